@@ -1,0 +1,70 @@
+/* Helpers shared by the command files. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "cli/cli.h"
+
+static void json_escape(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+}
+
+void cli_log_error(const struct hy_cli *cli, const char *msg)
+{
+	fprintf(stderr, "hyrun: %s\n", msg);
+	if (!cli->log_path)
+		return;
+	FILE *f = fopen(cli->log_path, "ae");
+	if (!f)
+		return;
+	char ts[64];
+	struct timespec now;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (cli->log_json) {
+		/* runc's format: podman and containerd read "msg" from the last error line. */
+		fprintf(f, "{\"level\":\"error\",\"msg\":\"");
+		json_escape(f, msg);
+		fprintf(f, "\",\"time\":\"%s\"}\n", ts);
+	} else {
+		fprintf(f, "%s error: %s\n", ts, msg);
+	}
+	fclose(f);
+}
+
+int cli_parse_signal(const char *s, int *sig, struct hy_error *err)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(s, &end, 10);
+	if (*s && !*end) {
+		if (errno || n <= 0 || n >= NSIG)
+			return hy_error_set(err, EINVAL, "invalid signal number '%s'", s);
+		*sig = (int)n;
+		return 0;
+	}
+	const char *name = strncasecmp(s, "SIG", 3) ? s : s + 3;
+	for (int i = 1; i < NSIG; i++) {
+		const char *abbrev = sigabbrev_np(i);
+		if (abbrev && !strcasecmp(abbrev, name)) {
+			*sig = i;
+			return 0;
+		}
+	}
+	return hy_error_set(err, EINVAL, "unknown signal '%s'", s);
+}
