@@ -51,4 +51,25 @@ void cli_log_error(const struct hy_cli *cli, const char *msg);
 /* Parses a signal given by name ("TERM", "SIGTERM", "KILL") or number. */
 int cli_parse_signal(const char *s, int *sig, struct hy_error *err);
 
+/* Prints a command's usage text to stdout and returns 0 (for `CMD --help`). */
+int cli_help(const char *usage);
+/* The error for a bad option or argument: "<cmd>: <msg> (see hyrun <cmd> --help)". */
+int cli_usage_error(struct hy_error *err, const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* After getopt: exactly one positional argument (the container id) must remain. */
+int cli_one_id(int argc, char **argv, const char *cmd, const char **id, struct hy_error *err);
+/* Parses a decimal unsigned number for option `flag`, at most max. */
+int cli_parse_uint(const char *s, const char *flag, unsigned max, unsigned *out,
+		   struct hy_error *err);
+/* create's and run's shared flags (cli/create.c). run adds -d/--detach and --keep (run_flags
+ * non-NULL). Returns 1 when --help was printed, 0 when parsed, < 0 on a usage error. */
+struct cli_run_flags {
+	bool detach, keep;
+};
+int cli_parse_create_opts(const char *cmd, const char *usage, int argc, char **argv,
+			  struct hy_create_opts *o, struct cli_run_flags *run_flags,
+			  struct hy_error *err);
+/* The error for a library function that is not linked in this build. */
+int cli_unavailable(struct hy_error *err, const char *what);
+
 #endif

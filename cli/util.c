@@ -1,5 +1,7 @@
 /* Helpers shared by the command files. */
 #include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,4 +69,48 @@ int cli_parse_signal(const char *s, int *sig, struct hy_error *err)
 		}
 	}
 	return hy_error_set(err, EINVAL, "unknown signal '%s'", s);
+}
+
+int cli_help(const char *usage)
+{
+	fputs(usage, stdout);
+	return 0;
+}
+
+int cli_usage_error(struct hy_error *err, const char *cmd, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return hy_error_set(err, EINVAL, "%s: %s (see hyrun %s --help)", cmd, msg, cmd);
+}
+
+int cli_one_id(int argc, char **argv, const char *cmd, const char **id, struct hy_error *err)
+{
+	if (optind >= argc)
+		return cli_usage_error(err, cmd, "missing container id");
+	if (optind + 1 < argc)
+		return cli_usage_error(err, cmd, "unexpected argument '%s'", argv[optind + 1]);
+	*id = argv[optind];
+	return 0;
+}
+
+int cli_parse_uint(const char *s, const char *flag, unsigned max, unsigned *out,
+		   struct hy_error *err)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (!*s || *end || errno || s[0] == '-' || v > max)
+		return hy_error_set(err, EINVAL, "%s: expected a number between 0 and %u, got '%s'",
+				    flag, max, s);
+	*out = (unsigned)v;
+	return 0;
+}
+
+int cli_unavailable(struct hy_error *err, const char *what)
+{
+	return hy_error_set(err, ENOSYS, "%s is not available in this build", what);
 }

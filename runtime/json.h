@@ -44,4 +44,8 @@ int json_get_strv(yajl_val obj, const char *key, const char *file, const char *p
 
 void hy_strv_free(struct hy_strv *v);
 
+/* Writes a parsed tree through a generator (re-serialising, e.g. pretty-printing). 0 or -EINVAL. */
+#include <yajl/yajl_gen.h>
+int json_gen_tree(yajl_gen g, yajl_val v);
+
 #endif

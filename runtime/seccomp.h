@@ -51,4 +51,9 @@ int seccomp_load(const struct hy_seccomp *s, int *notify_fd, struct hy_error *er
 int seccomp_send_listener(const struct hy_seccomp *s, int notify_fd, const char *state_json,
 			  struct hy_error *err);
 
+
+/* The default profile (configs/seccomp-default.json, embedded at build time) as a JSON object
+ * text, for `hyrun spec` to place under linux.seccomp. Static storage; never NULL. */
+const char *seccomp_default_profile_json(void);
+
 #endif

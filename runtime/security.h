@@ -5,6 +5,8 @@
 #define HYRUN_SECURITY_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "runtime/config.h"
@@ -29,5 +31,37 @@ int security_apply_readonly_paths(const struct hy_strv *paths, struct hy_error *
 /* Re-executes the running binary from a sealed memfd copy unless already doing so.
  * Called early in main() by the CLI before anything that may enter a container. */
 int security_ensure_sealed_self(int argc, char **argv, char **envp, struct hy_error *err);
+
+
+/* Adds capability names (`exec --cap`) to the bounding, effective, permitted and ambient sets
+ * (inheritable too, so that ambient is allowed), skipping names already present. Allocates
+ * *caps members; names are validated ("--cap: unknown capability 'X'"). */
+int caps_add_names(struct hy_capabilities *caps, const char *const *names, size_t n,
+		   struct hy_error *err);
+
+/* Writes /proc/<pid>/{uid_map,setgroups,gid_map} for a child that unshared its user namespace.
+ * As root: written directly; otherwise through newuidmap/newgidmap (shadow-utils), or directly
+ * for the single mapping of the caller's own ids (then "deny" goes to setgroups first). */
+int userns_write_mappings(pid_t pid, const struct hy_linux *lnx, struct hy_error *err);
+
+/* Maps a container id to the host id through mappings (identity when n == 0).
+ * Returns false when the id is not mapped. */
+bool userns_map_id(const struct hy_id_mapping *m, size_t n, uint32_t container_id,
+		   uint32_t *host_id);
+
+/* Checks that the rootfs (absolute host path) is usable by the container's root under the
+ * mappings: its owner must be mapped, or the error says how to fix it (chown to the host id of
+ * container root). No-op when the config has no user namespace. */
+int userns_check_rootfs_owner(const char *rootfs, const struct hy_linux *lnx, struct hy_error *err);
+
+/* SELinux process label / AppArmor profile for the next execve (and the SELinux mount label
+ * for mounts made afterwards). Returns 0 when nothing is asked; when the host lacks the LSM an
+ * error names the setting ("apparmorProfile 'x' requested but AppArmor is not enabled on this
+ * host"): callers decide warning vs error, but never drop the request silently. */
+int lsm_apply_process_labels(const struct hy_process *p, const char *mount_label,
+			     struct hy_error *err);
+
+/* Whether the running hyrun is the sealed memfd copy (after security_ensure_sealed_self). */
+bool security_running_sealed(void);
 
 #endif

@@ -76,4 +76,10 @@ void state_free(struct hy_state *st);
 /* Reads field 22 of /proc/<pid>/stat; 0 when the process is gone. */
 uint64_t proc_start_time(pid_t pid);
 
+/* The current time as the state's "created" wants it (RFC 3339, nanoseconds, UTC). Caller frees. */
+char *state_now_rfc3339(void);
+
+/* The owner's user name as state/list print it ("#uid" when unknown). Caller frees. */
+char *state_owner_name(uid_t uid);
+
 #endif

@@ -1,5 +1,5 @@
 /* The contract between the virtio-mmio transport (virtio_mmio.c, virtqueue.c) and the devices
- * (devices/*.c). A device is an ops table plus private state; the transport owns feature
+ * (devices/<name>.c). A device is an ops table plus private state; the transport owns feature
  * negotiation, queue set-up, notifications (ioeventfd) and interrupts (irqfd).
  * Everything the guest puts in a queue is hostile: virtq_pop() validates every descriptor
  * (index, length, address against guest memory, loops, chain length) before a device sees it. */
@@ -94,7 +94,7 @@ void event_loop_del(struct event_loop *loop, int fd);
 /* Marks the device broken (DEVICE_NEEDS_RESET + config interrupt) after a malformed request. */
 void virtio_dev_set_broken(struct virtio_dev *dev, const char *why);
 
-/* Device constructors (devices/*.c). Each fills *out; the VMM then registers it on the bus. */
+/* Device constructors (devices/<name>.c). Each fills *out; the VMM then registers it on the bus. */
 struct virtio_blk_params { const char *path; bool readonly; const char *serial; };
 int virtio_blk_create(const struct virtio_blk_params *p, struct virtio_dev **out, struct hy_error *err);
 /* in_fd < 0: no input; out_fd receives what the guest writes to hvc0. */

@@ -1,0 +1,53 @@
+/* hyrun delete [--force] ID...: removes stopped containers (or, with --force, any). */
+#include <errno.h>
+#include <getopt.h>
+
+#include "cli/cli.h"
+
+#pragma weak container_delete
+
+static const char usage[] =
+	"usage: hyrun delete [options] ID [ID...]\n\n"
+	"Deletes the containers and everything they hold (cgroup, state, mounts).\n\n"
+	"options:\n"
+	"  -f, --force  kill a running container first\n"
+	"  -h, --help   show this help\n";
+
+int cmd_delete(struct hy_cli *cli, int argc, char **argv, struct hy_error *err)
+{
+	static const struct option opts[] = {
+		{"force", no_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	bool force = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+		if (c == 'f')
+			force = true;
+		else if (c == 'h')
+			return cli_help(usage);
+		else
+			return cli_usage_error(err, "delete", "unknown option '%s'", argv[optind - 1]);
+	}
+	if (optind >= argc)
+		return cli_usage_error(err, "delete", "missing container id");
+	if (!container_delete)
+		return cli_unavailable(err, "delete");
+	/* Like runc: try every id; the first failure is the command's error, later ones are
+	 * reported as they happen. */
+	int first = 0;
+	for (int i = optind; i < argc; i++) {
+		struct hy_error one = {0};
+		int rc = container_delete(&cli->rt, argv[i], force, first ? &one : err);
+		/* runc: with --force, a container that is already gone is not an error (podman
+		 * and containerd clean up this way after the container exited). */
+		if (rc == -ENOENT && force)
+			rc = 0;
+		if (rc < 0 && !first)
+			first = rc;
+		else if (rc < 0)
+			cli_log_error(cli, one.msg);
+	}
+	return first;
+}

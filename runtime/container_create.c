@@ -1,0 +1,368 @@
+/* create: the state dir, the cgroup, one clone of the container init and the parent's side of
+ * the set-up protocol (linux_child.h). The init is left blocked on exec.fifo. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroups/cgroups.h"
+#include "runtime/container_internal.h"
+#include "runtime/container_sync.h"
+#include "runtime/linux_child.h"
+#include "runtime/process.h"
+#include "runtime/seccomp.h"
+#include "runtime/security.h"
+#include "runtime/terminal.h"
+
+#pragma weak userns_write_mappings
+#pragma weak userns_map_id
+#pragma weak seccomp_send_listener
+#pragma weak cgroup_create
+#pragma weak cgroup_state_path
+#pragma weak cgroup_add_pid
+#pragma weak cgroup_apply_resources
+#pragma weak cgroup_destroy
+#pragma weak cgroup_free
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+static int validate(const struct hy_config *cfg, const struct hy_create_opts *opts,
+		    bool keep_master, struct hy_error *err)
+{
+	if (!cfg->process || !cfg->process->args.n)
+		return hy_error_set(err, EINVAL, "config.json: process.args: required to create a "
+						 "container");
+	if (cfg->isolation == HY_ISOLATION_VM)
+		return hy_error_set(err, ENOTSUP, "isolation vm: not available in this build");
+	const struct hy_namespace *ns = cfg->linux_.namespaces;
+	if (!cfg->has_linux || !ns[HY_NS_MOUNT].present)
+		return hy_error_set(err, EINVAL, "config.json: linux.namespaces: a mount namespace "
+						 "is required");
+	if ((cfg->hostname || cfg->domainname) && (!ns[HY_NS_UTS].present || ns[HY_NS_UTS].path))
+		return hy_error_set(err, EINVAL, "config.json: hostname: setting it needs a new uts "
+						 "namespace");
+	if (cfg->process->terminal && !opts->console_socket && !keep_master)
+		return hy_error_set(err, EINVAL, "process.terminal is true: --console-socket is "
+						 "required when the container is detached");
+	if (cfg->linux_.n_time_offsets && (!ns[HY_NS_TIME].present || ns[HY_NS_TIME].path))
+		return hy_error_set(err, EINVAL, "config.json: linux.timeOffsets: needs a new time "
+						 "namespace");
+	if (ns[HY_NS_USER].present && !ns[HY_NS_USER].path && !userns_write_mappings)
+		return hy_error_set(err, ENOSYS, "user namespaces: userns_write_mappings is not "
+						 "available in this build");
+	return 0;
+}
+
+static int make_fifo(const char *root, const struct hy_config *cfg, struct hy_created *c,
+		     struct hy_error *err)
+{
+	c->fifo_path = state_file_path(root, c->st.id, "exec.fifo");
+	if (!c->fifo_path)
+		return hy_error_set(err, ENOMEM, "out of memory");
+	/* Anyone may open it for writing: the init may have dropped to another user by then. */
+	if (mkfifo(c->fifo_path, 0622) < 0 || chmod(c->fifo_path, 0622) < 0)
+		return hy_error_errno(err, errno, "mkfifo %s", c->fifo_path);
+	return 0;
+}
+
+/* Kills what the failed create started; mounts go with the init's mount namespace. */
+static void kill_children(pid_t stage1, pid_t init)
+{
+	if (init > 0 && init != stage1) {
+		kill(init, SIGKILL);
+		waitpid(init, NULL, 0);
+	}
+	if (stage1 > 0) {
+		kill(stage1, SIGKILL);
+		waitpid(stage1, NULL, 0);
+	}
+}
+
+static int handle_pty(const struct hy_create_opts *opts, bool keep_master, int fd,
+		      struct hy_created *c, struct hy_error *err)
+{
+	if (fd < 0)
+		return hy_error_set(err, EPROTO, "sync: pty message without a file descriptor");
+	if (opts->console_socket) {
+		int rc = terminal_send_to_socket(opts->console_socket, fd, err);
+		close(fd);
+		return rc;
+	}
+	if (keep_master && c->pty_master < 0) {
+		c->pty_master = fd;
+		return 0;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The parent's side of the protocol, until the init says it is ready. */
+static int parent_sync(const struct hy_runtime *rt, const struct hy_create_opts *opts,
+		       bool keep_master, int sock, pid_t stage1, struct hy_created *c,
+		       struct hy_error *err)
+{
+	const struct hy_config *cfg = c->cfg;
+	int rc;
+	for (;;) {
+		struct sync_msg m;
+		int fd = -1;
+		rc = sync_recv(sock, &m, &fd);
+		if (rc == -EPIPE)
+			return hy_error_set(err, ECHILD, "container init exited during set-up");
+		if (rc < 0)
+			return hy_error_errno(err, -rc, "sync socket: recvmsg");
+		switch (m.type) {
+		case SYNC_ERROR:
+			return hy_error_set(err, m.code, "%s", m.text);
+		case SYNC_SETUP:
+			if (m.value && (rc = userns_write_mappings(stage1, &cfg->linux_, err)) < 0)
+				return rc;
+			if ((rc = cgroup_add_pid(c->cg, stage1, err)) < 0)
+				return rc;
+			if (cfg->linux_.resources &&
+			    (rc = cgroup_apply_resources(c->cg, cfg->linux_.resources, err)) < 0)
+				return hy_error_prefix(err, "linux.resources");
+			if (sync_send(sock, SYNC_ACK, stage1, NULL, -1) < 0)
+				return hy_error_errno(err, errno, "sync socket: send");
+			break;
+		case SYNC_PID:
+			c->pid = m.value;
+			waitpid(stage1, NULL, 0); /* the intermediate stage exits at once */
+			break;
+		case SYNC_HOOKS:
+			c->st.pid = c->pid;
+			if ((rc = container_run_hooks(cfg, HY_HOOK_PRESTART, &c->st, err)) < 0 ||
+			    (rc = container_run_hooks(cfg, HY_HOOK_CREATE_RUNTIME, &c->st, err)) < 0)
+				return rc;
+			if (sync_send(sock, SYNC_ACK, c->pid, NULL, -1) < 0)
+				return hy_error_errno(err, errno, "sync socket: send");
+			break;
+		case SYNC_PTY:
+			if ((rc = handle_pty(opts, keep_master, fd, c, err)) < 0)
+				return rc;
+			break;
+		case SYNC_READY:
+			if (fd >= 0) {
+				char *json = state_to_json(&c->st, false);
+				rc = seccomp_send_listener ?
+					     seccomp_send_listener(cfg->linux_.seccomp, fd, json, err) :
+					     hy_error_set(err, ENOSYS, "seccomp listener: not available");
+				free(json);
+				close(fd);
+				if (rc < 0)
+					return rc;
+			}
+			return 0;
+		default:
+			if (fd >= 0)
+				close(fd);
+			return hy_error_set(err, EPROTO, "sync socket: unexpected message %u", m.type);
+		}
+	}
+	(void)rt;
+}
+
+static void fill_state(const struct hy_runtime *rt, struct hy_created *c, const char *id)
+{
+	const struct hy_config *cfg = c->cfg;
+	struct hy_state *st = &c->st;
+	st->oci_version = cfg->oci_version;
+	st->id = (char *)id;
+	st->status = HY_STATUS_CREATING;
+	st->bundle = cfg->bundle;
+	st->rootfs = cfg->root_path;
+	st->created = state_now_rfc3339();
+	st->owner = geteuid();
+	st->annotations = cfg->annotations;
+	st->n_annotations = cfg->n_annotations;
+	st->isolation = HY_ISOLATION_CONTAINER;
+	st->cgroup_path = (char *)cgroup_state_path(c->cg);
+	st->systemd_cgroup = rt->systemd_cgroup;
+	st->use_terminal = cfg->process->terminal;
+	st->has_pidns = cfg->linux_.namespaces[HY_NS_PID].present;
+}
+
+/* Clone flags: the fast path creates every namespace in the clone itself; joining one by path
+ * means joining first and unsharing the rest, so that new ones belong to a joined user ns. */
+static void plan_namespaces(const struct hy_config *cfg, struct linux_child *lc, int *clone_flags)
+{
+	int new_flags = ns_new_flags(&cfg->linux_);
+	const int late = CLONE_NEWCGROUP | CLONE_NEWTIME;
+	if (!ns_any_path(&cfg->linux_)) {
+		*clone_flags = new_flags & ~late;
+		lc->unshare_flags = new_flags & late;
+		lc->fork_for_pid = false;
+	} else {
+		*clone_flags = 0;
+		lc->unshare_flags = new_flags;
+		lc->fork_for_pid = (new_flags & CLONE_NEWPID) ||
+				   (cfg->linux_.namespaces[HY_NS_PID].present &&
+				    cfg->linux_.namespaces[HY_NS_PID].path);
+	}
+	const struct hy_namespace *u = &cfg->linux_.namespaces[HY_NS_USER];
+	lc->userns = u->present;
+	lc->new_userns = u->present && !u->path;
+}
+
+static int spawn_init(const struct hy_runtime *rt, const struct hy_create_opts *opts,
+		      bool keep_master, struct hy_created *c, struct hy_error *err)
+{
+	const struct hy_config *cfg = c->cfg;
+	unsigned listen = process_listen_fds();
+	struct linux_child lc = {
+		.cfg = cfg,
+		.st = &c->st,
+		.lock_fd = c->lock_fd,
+		.no_pivot = opts->no_pivot,
+		.no_new_keyring = opts->no_new_keyring,
+		.listen_fds = listen,
+		.keep_fds = listen + opts->preserve_fds,
+	};
+	int clone_flags;
+	plan_namespaces(cfg, &lc, &clone_flags);
+	int rc = ns_open_paths(&cfg->linux_, lc.ns_fds, err);
+	if (rc < 0)
+		return rc;
+	/* Our own fds go above the range passed on to the container. */
+	int min_fd = 3 + (int)lc.keep_fds;
+	int sv[2] = {-1, -1};
+	int fifo = open(c->fifo_path, O_PATH | O_CLOEXEC);
+	if (fifo < 0) {
+		rc = hy_error_errno(err, errno, "open %s", c->fifo_path);
+		goto out;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		rc = hy_error_errno(err, errno, "socketpair");
+		goto out;
+	}
+	lc.fifo_fd = fcntl(fifo, F_DUPFD_CLOEXEC, min_fd);
+	lc.sync = fcntl(sv[1], F_DUPFD_CLOEXEC, min_fd);
+	if (lc.fifo_fd < 0 || lc.sync < 0) {
+		rc = hy_error_errno(err, errno, "fcntl F_DUPFD");
+		goto out;
+	}
+	struct clone_args ca = {.flags = (unsigned long long)clone_flags, .exit_signal = SIGCHLD};
+	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid < 0) {
+		rc = hy_error_errno(err, errno, "clone3 of the container init");
+		goto out;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		linux_child_run(&lc);
+	}
+	close(lc.sync);
+	close(sv[1]);
+	sv[1] = -1;
+	lc.sync = -1;
+	c->pid = (pid_t)pid;
+	rc = parent_sync(rt, opts, keep_master, sv[0], (pid_t)pid, c, err);
+	if (rc < 0) {
+		kill_children((pid_t)pid, c->pid);
+		c->pid = 0;
+	}
+out:
+	ns_close_all(lc.ns_fds);
+	if (fifo >= 0)
+		close(fifo);
+	if (lc.fifo_fd > 0)
+		close(lc.fifo_fd);
+	if (lc.sync > 0)
+		close(lc.sync);
+	for (int i = 0; i < 2; i++)
+		if (sv[i] >= 0)
+			close(sv[i]);
+	return rc;
+}
+
+void created_free(struct hy_created *c)
+{
+	if (c->pty_master >= 0)
+		close(c->pty_master);
+	c->pty_master = -1;
+	if (c->lock_fd >= 0)
+		state_unlock(c->lock_fd);
+	c->lock_fd = -1;
+	if (c->cg && cgroup_free)
+		cgroup_free(c->cg);
+	c->cg = NULL;
+	free(c->st.created);
+	c->st.created = NULL;
+	free(c->fifo_path);
+	c->fifo_path = NULL;
+	config_free(c->cfg);
+	c->cfg = NULL;
+}
+
+int container_create_internal(const struct hy_runtime *rt, const struct hy_create_opts *opts,
+			      bool keep_master, struct hy_created *c, struct hy_error *err)
+{
+	memset(c, 0, sizeof(*c));
+	c->lock_fd = -1;
+	c->pty_master = -1;
+	if (!cgroup_create || !cgroup_add_pid || !cgroup_destroy || !cgroup_apply_resources ||
+	    !cgroup_state_path)
+		return hy_error_set(err, ENOSYS, "cgroups: not available in this build");
+	int rc = state_validate_id(opts->id, err);
+	if (rc < 0)
+		return rc;
+	rc = config_load(opts->bundle ? opts->bundle : ".", &c->cfg, err);
+	if (rc < 0)
+		return rc;
+	if (rt->isolation == HY_ISOLATION_VM)
+		c->cfg->isolation = HY_ISOLATION_VM;
+	if ((rc = validate(c->cfg, opts, keep_master, err)) < 0)
+		goto fail_config;
+	if ((rc = state_create_dir(rt->root, opts->id, &c->lock_fd, err)) < 0)
+		goto fail_config;
+	struct cgroup_spec spec = {.id = opts->id,
+				   .cgroups_path = c->cfg->linux_.cgroups_path,
+				   .systemd = rt->systemd_cgroup};
+	if ((rc = cgroup_create(&spec, &c->cg, err)) < 0)
+		goto fail_state;
+	fill_state(rt, c, opts->id);
+	if ((rc = make_fifo(rt->root, c->cfg, c, err)) < 0)
+		goto fail_cgroup;
+	if ((rc = spawn_init(rt, opts, keep_master, c, err)) < 0)
+		goto fail_cgroup;
+	c->st.status = HY_STATUS_CREATED;
+	c->st.pid = c->pid;
+	c->st.pid_start_time = proc_start_time(c->pid);
+	if ((rc = state_write(rt->root, &c->st, err)) < 0 ||
+	    (opts->pid_file && (rc = pidfile_write(opts->pid_file, c->pid, err)) < 0)) {
+		kill_children(c->pid, c->pid);
+		goto fail_cgroup;
+	}
+	return 0;
+fail_cgroup:;
+	struct hy_error ignored;
+	cgroup_destroy(c->cg, &ignored);
+fail_state:;
+	struct hy_error ignored2;
+	state_remove(rt->root, opts->id, &ignored2);
+fail_config:
+	created_free(c);
+	return rc;
+}
+
+int container_create(const struct hy_runtime *rt, const struct hy_create_opts *opts,
+		     struct hy_error *err)
+{
+	struct hy_created c;
+	int rc = container_create_internal(rt, opts, false, &c, err);
+	if (rc < 0)
+		return rc;
+	created_free(&c);
+	return 0;
+}

@@ -1,0 +1,123 @@
+/* pause, resume, update and stats: the operations that act on a live container's cgroup. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "cgroups/cgroups.h"
+#include "cgroups/resources.h"
+#include "runtime/container.h"
+#include "runtime/state.h"
+
+/* Locks and reads the container, opens its cgroup. On success the caller owns all three. */
+static int open_container(const struct hy_runtime *rt, const char *id, bool lock, int *lock_fd,
+			  struct hy_state **st, struct hy_cgroup **cg, struct hy_error *err)
+{
+	*lock_fd = -1;
+	*st = NULL;
+	*cg = NULL;
+	int r;
+	if (lock && (r = state_lock(rt->root, id, lock_fd, err)) < 0)
+		return r;
+	if ((r = state_read(rt->root, id, st, err)) < 0)
+		goto fail;
+	if (!(*st)->cgroup_path) {
+		r = hy_error_set(err, ENOENT, "container '%s' has no cgroup", id);
+		goto fail;
+	}
+	if ((r = cgroup_open((*st)->cgroup_path, cg, err)) < 0) {
+		hy_error_prefix(err, "container '%s'", id);
+		goto fail;
+	}
+	return 0;
+fail:
+	state_free(*st);
+	*st = NULL;
+	if (*lock_fd >= 0)
+		state_unlock(*lock_fd);
+	*lock_fd = -1;
+	return r;
+}
+
+static void close_container(int lock_fd, struct hy_state *st, struct hy_cgroup *cg)
+{
+	cgroup_free(cg);
+	state_free(st);
+	if (lock_fd >= 0)
+		state_unlock(lock_fd);
+}
+
+static int set_frozen(const struct hy_runtime *rt, const char *id, bool frozen,
+		      struct hy_error *err)
+{
+	int lock_fd;
+	struct hy_state *st;
+	struct hy_cgroup *cg;
+	int r = open_container(rt, id, true, &lock_fd, &st, &cg, err);
+	if (r < 0)
+		return r;
+	enum hy_status need = frozen ? HY_STATUS_RUNNING : HY_STATUS_PAUSED;
+	if (st->status != need) {
+		r = hy_error_set(err, EINVAL, "container '%s' is %s, not %s", id,
+				 state_status_name(st->status), state_status_name(need));
+		goto out;
+	}
+	if ((r = cgroup_freeze(cg, frozen, err)) < 0) {
+		hy_error_prefix(err, "%s container '%s'", frozen ? "pausing" : "resuming", id);
+		goto out;
+	}
+	st->status = frozen ? HY_STATUS_PAUSED : HY_STATUS_RUNNING;
+	if ((r = state_write(rt->root, st, err)) < 0) {
+		/* Leave the cgroup as the state file still describes it. */
+		struct hy_error ignored = {0};
+		cgroup_freeze(cg, !frozen, &ignored);
+	}
+out:
+	close_container(lock_fd, st, cg);
+	return r;
+}
+
+int container_pause(const struct hy_runtime *rt, const char *id, struct hy_error *err)
+{
+	return set_frozen(rt, id, true, err);
+}
+
+int container_resume(const struct hy_runtime *rt, const char *id, struct hy_error *err)
+{
+	return set_frozen(rt, id, false, err);
+}
+
+int container_update(const struct hy_runtime *rt, const char *id, const struct hy_resources *res,
+		     struct hy_error *err)
+{
+	int lock_fd;
+	struct hy_state *st;
+	struct hy_cgroup *cg;
+	int r = open_container(rt, id, true, &lock_fd, &st, &cg, err);
+	if (r < 0)
+		return r;
+	if (st->status == HY_STATUS_STOPPED) {
+		r = hy_error_set(err, EINVAL, "container '%s' is stopped", id);
+	} else if ((r = cgroup_apply_resources(cg, res, err)) < 0) {
+		hy_error_prefix(err, "updating container '%s'", id);
+	}
+	close_container(lock_fd, st, cg);
+	return r;
+}
+
+int container_stats_json(const struct hy_runtime *rt, const char *id, char **json,
+			 struct hy_error *err)
+{
+	int lock_fd;
+	struct hy_state *st;
+	struct hy_cgroup *cg;
+	*json = NULL;
+	/* Read-only: no lock, so that `events` never holds up lifecycle commands. */
+	int r = open_container(rt, id, false, &lock_fd, &st, &cg, err);
+	if (r < 0)
+		return r;
+	if (st->status == HY_STATUS_STOPPED)
+		r = hy_error_set(err, EINVAL, "container '%s' is stopped", id);
+	else if ((r = cgroup_stats_json(cg, json, err)) < 0)
+		hy_error_prefix(err, "container '%s'", id);
+	close_container(lock_fd, st, cg);
+	return r;
+}

@@ -1,0 +1,149 @@
+/* start: releases the init blocked on exec.fifo, marks the container running, poststart hooks.
+ * Also the helpers the other lifecycle files share (hooks with state, waiting for a pid). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <unistd.h>
+
+#include "runtime/container_internal.h"
+#include "runtime/hooks.h"
+
+#pragma weak hooks_run
+
+int container_run_hooks(const struct hy_config *cfg, enum hy_hook_kind kind,
+			const struct hy_state *st, struct hy_error *err)
+{
+	if (!cfg || !cfg->hooks[kind].n)
+		return 0;
+	if (!hooks_run)
+		return hy_error_set(err, ENOSYS, "hooks: not available in this build");
+	char *json = state_to_json(st, false);
+	if (!json)
+		return hy_error_set(err, ENOMEM, "out of memory");
+	int rc = hooks_run(&cfg->hooks[kind], kind, json, err);
+	free(json);
+	return rc;
+}
+
+int container_load_config(const struct hy_state *st, struct hy_config **cfg, struct hy_error *err)
+{
+	*cfg = NULL;
+	if (!st->bundle)
+		return hy_error_set(err, EINVAL, "container '%s': no bundle in its state", st->id);
+	int rc = config_load(st->bundle, cfg, err);
+	if (rc < 0)
+		return hy_error_prefix(err, "container '%s'", st->id);
+	return 0;
+}
+
+int wait_pid_gone(pid_t pid, int timeout_ms)
+{
+	int fd = pidfd_open(pid, 0);
+	if (fd < 0)
+		return errno == ESRCH ? 0 : -errno;
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	int r;
+	do
+		r = poll(&p, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	close(fd);
+	return r > 0 ? 0 : -ETIMEDOUT;
+}
+
+int container_release_init(const char *fifo_path, pid_t pid, struct hy_error *err)
+{
+	/* A non-blocking open returns at once and wakes the init blocked in its open for writing;
+	 * the pidfd catches an init that died instead of ever writing. */
+	int fd = open(fifo_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return hy_error_errno(err, errno, "open %s", fifo_path);
+	int pidfd = pidfd_open(pid, 0);
+	if (pidfd < 0) {
+		int e = errno;
+		close(fd);
+		return hy_error_errno(err, e, "container init %d", (int)pid);
+	}
+	int rc = 0;
+	for (;;) {
+		struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = hy_error_errno(err, errno, "poll exec.fifo");
+			break;
+		}
+		if (p[0].revents & POLLIN) {
+			char b;
+			ssize_t n = read(fd, &b, 1);
+			if (n == 1)
+				break;
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			rc = hy_error_set(err, ECHILD, "container init exited before starting");
+			break;
+		}
+		if (p[1].revents & POLLIN) {
+			rc = hy_error_set(err, ECHILD, "container init exited before starting");
+			break;
+		}
+		if (p[0].revents & (POLLHUP | POLLERR)) {
+			rc = hy_error_set(err, ECHILD, "container init closed exec.fifo without starting");
+			break;
+		}
+	}
+	close(pidfd);
+	close(fd);
+	if (rc == 0)
+		unlink(fifo_path);
+	return rc;
+}
+
+int container_mark_running(const char *root, struct hy_state *st, const struct hy_config *cfg,
+			   struct hy_error *err)
+{
+	st->status = HY_STATUS_RUNNING;
+	int rc = state_write(root, st, err);
+	if (rc < 0)
+		return rc;
+	rc = container_run_hooks(cfg, HY_HOOK_POSTSTART, st, err);
+	return rc < 0 ? hy_error_prefix(err, "poststart") : 0;
+}
+
+int container_start(const struct hy_runtime *rt, const char *id, struct hy_error *err)
+{
+	int lock_fd;
+	int rc = state_lock(rt->root, id, &lock_fd, err);
+	if (rc < 0)
+		return rc;
+	struct hy_state *st = NULL;
+	struct hy_config *cfg = NULL;
+	char *fifo = NULL;
+	if ((rc = state_read(rt->root, id, &st, err)) < 0)
+		goto out;
+	if (st->status != HY_STATUS_CREATED) {
+		rc = hy_error_set(err, EINVAL, "container '%s' is not in created state (status: %s)",
+				  id, state_status_name(st->status));
+		goto out;
+	}
+	fifo = state_file_path(rt->root, id, "exec.fifo");
+	if (!fifo) {
+		rc = hy_error_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	/* Hooks come from the bundle's config: load it only when there may be poststart hooks. */
+	if ((rc = container_load_config(st, &cfg, err)) < 0)
+		cfg = NULL, hy_error_clear(err), rc = 0;
+	if ((rc = container_release_init(fifo, st->pid, err)) < 0)
+		goto out;
+	rc = container_mark_running(rt->root, st, cfg, err);
+out:
+	free(fifo);
+	config_free(cfg);
+	state_free(st);
+	state_unlock(lock_fd);
+	return rc;
+}

@@ -1,0 +1,356 @@
+/* The container init: everything between clone and execve (see linux_child.h for the order). */
+#include "runtime/linux_child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "runtime/container_sync.h"
+#include "runtime/devices.h"
+#include "runtime/hooks.h"
+#include "runtime/mounts.h"
+#include "runtime/process.h"
+#include "runtime/rootfs.h"
+#include "runtime/seccomp.h"
+#include "runtime/security.h"
+#include "runtime/terminal.h"
+
+/* Parts written in parallel: a missing one fails loudly at run time instead of at link time. */
+#pragma weak caps_prepare_for_user_change
+#pragma weak caps_apply
+#pragma weak security_set_no_new_privs
+#pragma weak security_apply_masked_paths
+#pragma weak security_apply_readonly_paths
+#pragma weak seccomp_load
+#pragma weak lsm_apply_process_labels
+#pragma weak hooks_run
+
+#define MISSING(fn) hy_error_set(err, ENOSYS, "%s is not available in this build", #fn)
+
+static __attribute__((noreturn)) void child_fail(struct linux_child *c, struct hy_error *err)
+{
+	sync_send_error(c->sync, err);
+	_exit(1);
+}
+
+static int run_hooks(struct linux_child *c, enum hy_hook_kind kind, pid_t pid,
+		     struct hy_error *err)
+{
+	const struct hy_hook_list *h = &c->cfg->hooks[kind];
+	if (!h->n)
+		return 0;
+	if (!hooks_run)
+		return MISSING(hooks_run);
+	struct hy_state st = *c->st;
+	st.pid = pid;
+	char *json = state_to_json(&st, false);
+	if (!json)
+		return hy_error_set(err, ENOMEM, "out of memory");
+	int rc = hooks_run(h, kind, json, err);
+	free(json);
+	return rc;
+}
+
+/* Waits for the parent's go-ahead; returns its value. */
+static int wait_ack(struct linux_child *c, struct hy_error *err)
+{
+	struct sync_msg m;
+	int rc = sync_recv(c->sync, &m, NULL);
+	if (rc < 0)
+		_exit(1); /* the parent is gone: nobody to report to */
+	if (m.type != SYNC_ACK)
+		return hy_error_set(err, EPROTO, "sync: unexpected message %u", m.type);
+	return m.value;
+}
+
+static int write_sysctls(const struct hy_linux *lnx, struct hy_error *err)
+{
+	if (!lnx->n_sysctl)
+		return 0;
+	int dir = open("/proc/sys", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return hy_error_errno(err, errno, "linux.sysctl: open /proc/sys");
+	int rc = 0;
+	for (size_t i = 0; !rc && i < lnx->n_sysctl; i++) {
+		const char *key = lnx->sysctl[i].key, *val = lnx->sysctl[i].value;
+		char path[256];
+		size_t len = strlen(key);
+		if (!len || len >= sizeof(path) || strstr(key, "..") || key[0] == '/' ||
+		    key[0] == '.') {
+			rc = hy_error_set(err, EINVAL, "linux.sysctl: invalid key '%s'", key);
+			break;
+		}
+		for (size_t k = 0; k <= len; k++)
+			path[k] = key[k] == '.' ? '/' : key[k];
+		struct open_how how = {.flags = O_WRONLY | O_CLOEXEC | O_TRUNC,
+				       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+						  RESOLVE_NO_MAGICLINKS};
+		int fd = (int)syscall(SYS_openat2, dir, path, &how, sizeof(how));
+		if (fd < 0) {
+			rc = hy_error_errno(err, errno, "linux.sysctl: %s: open /proc/sys/%s", key, path);
+			break;
+		}
+		size_t vlen = strlen(val);
+		if (write(fd, val, vlen) != (ssize_t)vlen)
+			rc = hy_error_errno(err, errno, "linux.sysctl: %s: write '%s'", key, val);
+		close(fd);
+	}
+	close(dir);
+	return rc;
+}
+
+/* Namespaces, uid/gid maps, cgroup; forks the init when the pid namespace needs it.
+ * Returns the init's host pid (in the init). */
+static pid_t enter_namespaces(struct linux_child *c, struct hy_error *err)
+{
+	if (ns_join(c->ns_fds, err) < 0)
+		child_fail(c, err);
+	int early = c->unshare_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME);
+	if (early && unshare(early) < 0)
+		child_fail(c, (hy_error_errno(err, errno, "unshare namespaces"), err));
+	if (sync_send(c->sync, SYNC_SETUP, c->new_userns, NULL, -1) < 0)
+		_exit(1);
+	int host_pid = wait_ack(c, err);
+	if (host_pid < 0)
+		child_fail(c, err);
+	if (c->new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+		child_fail(c, (hy_error_errno(err, errno, "become root in the user namespace"), err));
+	/* After the cgroup join, so that the container's cgroup is the namespace's root. */
+	if ((c->unshare_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+		child_fail(c, (hy_error_errno(err, errno, "unshare cgroup namespace"), err));
+	if (c->unshare_flags & CLONE_NEWTIME) {
+		/* Offsets apply to children and, through execve, to ourselves. */
+		if (unshare(CLONE_NEWTIME) < 0)
+			child_fail(c, (hy_error_errno(err, errno, "unshare time namespace"), err));
+		if (ns_write_time_offsets(&c->cfg->linux_, err) < 0)
+			child_fail(c, err);
+	}
+	if (!c->fork_for_pid)
+		return host_pid;
+	int gate[2];
+	if (pipe2(gate, O_CLOEXEC) < 0)
+		child_fail(c, (hy_error_errno(err, errno, "pipe"), err));
+	/* CLONE_PARENT: the init stays a child of hyrun (run waits for it), not of this stage. */
+	struct clone_args ca = {.flags = CLONE_PARENT};
+	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid < 0)
+		child_fail(c, (hy_error_errno(err, errno, "clone the init into its pid namespace"),
+			       err));
+	if (pid > 0) {
+		close(gate[0]);
+		sync_send(c->sync, SYNC_PID, (int)pid, NULL, -1);
+		close(gate[1]);
+		_exit(0);
+	}
+	close(gate[1]);
+	char b;
+	while (read(gate[0], &b, 1) < 0 && errno == EINTR)
+		;
+	close(gate[0]);
+	return -1; /* the host pid is known to the parent only; hooks get it from SYNC_HOOKS */
+}
+
+static int set_names(const struct hy_config *cfg, struct hy_error *err)
+{
+	if (cfg->hostname && sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
+		return hy_error_errno(err, errno, "hostname: sethostname '%s'", cfg->hostname);
+	if (cfg->domainname && setdomainname(cfg->domainname, strlen(cfg->domainname)) < 0)
+		return hy_error_errno(err, errno, "domainname: setdomainname '%s'", cfg->domainname);
+	return 0;
+}
+
+/* Everything that needs the host's view: mounts, devices, hooks before pivot_root, the switch. */
+static int setup_rootfs(struct linux_child *c, pid_t *host_pid, struct hy_error *err)
+{
+	const struct hy_config *cfg = c->cfg;
+	/* Relative bind sources are relative to the bundle. */
+	if (cfg->bundle && chdir(cfg->bundle) < 0)
+		return hy_error_errno(err, errno, "chdir to the bundle %s", cfg->bundle);
+	int rc = rootfs_prepare(cfg, err);
+	if (rc < 0)
+		return rc;
+	int rootfd = open(cfg->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return hy_error_errno(err, errno, "root.path: open %s", cfg->root_path);
+	rc = mounts_apply(cfg, rootfd, c->userns, err);
+	if (!rc)
+		rc = devices_create(cfg, rootfd, mounts_has_dev(cfg), c->userns, err);
+	close(rootfd);
+	if (rc < 0)
+		return rc;
+	const struct hy_hook_list *h = cfg->hooks;
+	if (h[HY_HOOK_PRESTART].n || h[HY_HOOK_CREATE_RUNTIME].n || h[HY_HOOK_CREATE_CONTAINER].n) {
+		if (sync_send(c->sync, SYNC_HOOKS, 0, NULL, -1) < 0)
+			_exit(1);
+		int v = wait_ack(c, err);
+		if (v < 0)
+			return v;
+		*host_pid = v;
+		rc = run_hooks(c, HY_HOOK_CREATE_CONTAINER, *host_pid, err);
+		if (rc < 0)
+			return rc;
+	}
+	return rootfs_switch(cfg, c->no_pivot, err);
+}
+
+/* After the switch: terminal, sysctl, masked/readonly paths, read-only root, personality. */
+static int finish_container(struct linux_child *c, struct hy_error *err)
+{
+	const struct hy_config *cfg = c->cfg;
+	const struct hy_linux *lnx = &cfg->linux_;
+	int rc;
+	if (cfg->process->terminal) {
+		int master;
+		rc = terminal_setup(cfg->process, &master, err);
+		if (rc < 0)
+			return rc;
+		if (sync_send(c->sync, SYNC_PTY, 0, NULL, master) < 0)
+			_exit(1);
+		close(master);
+	}
+	if (cfg->has_linux) {
+		rc = write_sysctls(lnx, err);
+		if (rc < 0)
+			return rc;
+		if (lnx->readonly_paths.n) {
+			if (!security_apply_readonly_paths)
+				return MISSING(security_apply_readonly_paths);
+			rc = security_apply_readonly_paths(&lnx->readonly_paths, err);
+			if (rc < 0)
+				return rc;
+		}
+		if (lnx->masked_paths.n) {
+			if (!security_apply_masked_paths)
+				return MISSING(security_apply_masked_paths);
+			rc = security_apply_masked_paths(&lnx->masked_paths, err);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	rc = rootfs_finalize(cfg, err);
+	if (rc < 0)
+		return rc;
+	if (cfg->has_linux && lnx->has_personality && personality(lnx->personality) < 0)
+		return hy_error_errno(err, errno, "linux.personality: personality(%#lx)",
+				      lnx->personality);
+	return 0;
+}
+
+static int load_seccomp(struct linux_child *c, int *notify_fd, struct hy_error *err)
+{
+	if (!c->cfg->has_linux || !c->cfg->linux_.seccomp)
+		return 0;
+	if (!seccomp_load)
+		return MISSING(seccomp_load);
+	return seccomp_load(c->cfg->linux_.seccomp, notify_fd, err);
+}
+
+/* User, capabilities, no_new_privs and seccomp: the last steps before waiting for start. */
+static int drop_privileges(struct linux_child *c, int *notify_fd, struct hy_error *err)
+{
+	const struct hy_process *p = c->cfg->process;
+	int rc;
+	/* Without no_new_privs the filter needs CAP_SYS_ADMIN: load it while we have it. */
+	if (!p->no_new_privileges && (rc = load_seccomp(c, notify_fd, err)) < 0)
+		return rc;
+	if (!caps_prepare_for_user_change || !caps_apply)
+		return MISSING(caps_apply);
+	if ((rc = caps_prepare_for_user_change(err)) < 0)
+		return rc;
+	if ((rc = process_set_user(p, err)) < 0)
+		return rc;
+	process_set_umask(p);
+	if ((rc = process_chdir(p, err)) < 0)
+		return rc;
+	if ((rc = caps_apply(p->capabilities, err)) < 0)
+		return rc;
+	if (p->no_new_privileges) {
+		if (!security_set_no_new_privs)
+			return MISSING(security_set_no_new_privs);
+		if ((rc = security_set_no_new_privs(err)) < 0)
+			return rc;
+		if ((rc = load_seccomp(c, notify_fd, err)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Blocks until `start` opens the fifo for reading, then tells it we are going. */
+static int wait_for_start(struct linux_child *c, struct hy_error *err)
+{
+	char path[32];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", c->fifo_fd);
+	int fd;
+	do
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return hy_error_errno(err, errno, "open exec.fifo (is /proc mounted?)");
+	ssize_t w;
+	do
+		w = write(fd, "0", 1);
+	while (w < 0 && errno == EINTR);
+	close(fd);
+	close(c->fifo_fd);
+	return w == 1 ? 0 : hy_error_errno(err, errno, "write exec.fifo");
+}
+
+void linux_child_run(struct linux_child *c)
+{
+	struct hy_error err_buf = {0}, *err = &err_buf;
+	const struct hy_config *cfg = c->cfg;
+	const struct hy_process *p = cfg->process;
+	/* Reset what the parent may have blocked or ignored. */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* flock locks belong to the open file: our copy would keep the container locked. */
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);
+	pid_t host_pid = enter_namespaces(c, err);
+	umask(0);
+	if (!c->no_new_keyring)
+		syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL);
+	if (process_prepare_fds(c->keep_fds, err) < 0 || set_names(cfg, err) < 0 ||
+	    process_set_oom_score_adj(p, err) < 0 || process_apply_rlimits(p, err) < 0 ||
+	    setup_rootfs(c, &host_pid, err) < 0 || finish_container(c, err) < 0)
+		child_fail(c, err);
+	char **owned = NULL;
+	char **envp = process_build_env(p, c->listen_fds, getpid(), &owned, err);
+	if (!envp)
+		child_fail(c, err);
+	char exe[4096];
+	if (process_find_executable(p->args.v[0], envp, exe, sizeof(exe), err) < 0)
+		child_fail(c, err);
+	if (lsm_apply_process_labels &&
+	    lsm_apply_process_labels(p, cfg->linux_.mount_label, err) < 0)
+		child_fail(c, err);
+	int notify_fd = -1;
+	if (drop_privileges(c, &notify_fd, err) < 0)
+		child_fail(c, err);
+	if (sync_send(c->sync, SYNC_READY, 0, NULL, notify_fd) < 0)
+		_exit(1);
+	if (notify_fd >= 0)
+		close(notify_fd);
+	close(c->sync);
+	c->sync = -1;
+	/* From here nobody listens for errors: they go to stderr, like runc's init. */
+	if (wait_for_start(c, err) < 0 || run_hooks(c, HY_HOOK_START_CONTAINER, getpid(), err) < 0) {
+		dprintf(STDERR_FILENO, "hyrun: %s\n", err->msg);
+		_exit(127);
+	}
+	(void)host_pid;
+	execve(exe, p->args.v, envp);
+	dprintf(STDERR_FILENO, "hyrun: exec %s: %s\n", exe, strerror(errno));
+	_exit(127);
+}

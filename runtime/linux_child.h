@@ -1,0 +1,49 @@
+/* The container init's set-up, run in the process create clones, and the protocol it speaks with
+ * the parent (runtime/container_sync.h):
+ *
+ *   child                                   parent
+ *   join/unshare namespaces
+ *   SYNC_SETUP(needs uid/gid maps)   ->     write maps, join cgroup, apply resources
+ *                                    <-     SYNC_ACK(host pid)
+ *   unshare cgroup/time ns; fork again when the pid ns needs it (SYNC_PID, CLONE_PARENT)
+ *   hostname, rlimits, rootfs + mounts + devices
+ *   SYNC_HOOKS (only with such hooks) ->    prestart, createRuntime hooks
+ *                                    <-     SYNC_ACK
+ *   createContainer hooks, pivot_root, pty (SYNC_PTY), sysctl, masked/readonly paths,
+ *   user, caps, seccomp
+ *   SYNC_READY                       ->     state.json "created", pid file; create exits
+ *   blocks opening exec.fifo for writing until `start` opens it, startContainer hooks, execve.
+ */
+#ifndef HYRUN_LINUX_CHILD_H
+#define HYRUN_LINUX_CHILD_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "runtime/config.h"
+#include "runtime/namespaces.h"
+#include "runtime/state.h"
+
+#define SYNC_SETUP SYNC_CGROUP
+
+struct linux_child {
+	const struct hy_config *cfg;
+	const struct hy_state *st; /* for the hooks' state JSON (pid filled in by the child) */
+	int sync;                  /* the child's end of the socketpair */
+	int lock_fd;               /* the state lock: must not outlive create in the init */
+	int fifo_fd;               /* O_PATH of <state dir>/exec.fifo */
+	int ns_fds[HY_NS__COUNT];  /* namespaces joined by path (-1 for others) */
+	int unshare_flags;         /* new namespaces not created by clone itself */
+	bool no_pivot;
+	bool no_new_keyring;
+	unsigned keep_fds;         /* LISTEN_FDS + --preserve-fds */
+	unsigned listen_fds;
+	bool userns;               /* the container has a user namespace (new or joined) */
+	bool new_userns;
+	bool fork_for_pid;         /* pid ns joined by path or unshared: the init is a second fork */
+};
+
+/* Runs in the cloned child; never returns (execve or _exit). */
+__attribute__((noreturn)) void linux_child_run(struct linux_child *c);
+
+#endif

@@ -1,0 +1,37 @@
+/* The config's mounts, in order, inside the rootfs: options to flags/propagation/data, bind and
+ * rbind of files and directories, recursive (r*) attributes with mount_setattr, the cgroup
+ * filesystem on v1/hybrid/v2 hosts. */
+#ifndef HYRUN_MOUNTS_H
+#define HYRUN_MOUNTS_H
+
+#include <stdbool.h>
+
+#include "runtime/config.h"
+#include "runtime/error.h"
+
+struct mount_opts {
+	unsigned long flags;       /* MS_* for mount(2), without propagation */
+	unsigned long clear;       /* MS_* explicitly turned off (rw, suid, ...) */
+	unsigned long propagation[4]; /* MS_PRIVATE|MS_REC ... applied in order */
+	int n_propagation;
+	unsigned long long attr_set, attr_clr; /* recursive MOUNT_ATTR_* (rro, rnosuid, ...) */
+	bool bind, rbind;
+	char *data;                /* filesystem options, comma separated; NULL when none */
+};
+
+/* Parses the options of mounts[index]; errors name "mounts[i].options". */
+int mount_opts_parse(const struct hy_strv *options, size_t index, struct mount_opts *out,
+		     struct hy_error *err);
+void mount_opts_free(struct mount_opts *o);
+
+/* Parses a propagation name ("rprivate", "shared", ...) into MS_* flags; 0 if unknown. */
+unsigned long mount_propagation_flag(const char *name);
+
+/* Mounts every cfg->mounts entry under rootfd (an O_PATH fd of cfg->root_path), in order.
+ * in_userns: flags the kernel locks (nodev, nosuid, ...) are kept on bind remounts. */
+int mounts_apply(const struct hy_config *cfg, int rootfd, bool in_userns, struct hy_error *err);
+
+/* Whether the config mounts something at /dev (then the default devices are created). */
+bool mounts_has_dev(const struct hy_config *cfg);
+
+#endif

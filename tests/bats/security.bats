@@ -1,0 +1,203 @@
+#!/usr/bin/env bats
+# Container security settings, each proven from inside a container: capabilities,
+# noNewPrivileges, seccomp (errno, argument filters, the default profile), user namespace
+# mappings, masked and read-only paths, the symlink-escape guard and the sealed binary.
+
+load helpers
+
+setup() {
+	setup_hyrun
+	B=$BATS_TEST_TMPDIR/bundle
+	ID=sec-$BATS_TEST_NUMBER-$$
+}
+
+teardown() {
+	teardown_hyrun
+	assert_no_mounts_under "$BATS_TEST_TMPDIR"
+}
+
+# status_field NAME: the line "NAME:<tab>VALUE" of /proc/self/status in the container output.
+status_field() {
+	echo "$output" | awk -v k="$1:" '$1 == k { print $2 }'
+}
+
+@test "capabilities: all five sets and NoNewPrivs as configured" {
+	make_bundle "$B" cat /proc/self/status
+	bundle_jq "$B" '.process.capabilities = {
+		"bounding": ["CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_AUDIT_WRITE", "CAP_CHOWN"],
+		"effective": ["CAP_KILL", "CAP_NET_BIND_SERVICE"],
+		"permitted": ["CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_AUDIT_WRITE"],
+		"inheritable": ["CAP_NET_BIND_SERVICE"],
+		"ambient": ["CAP_NET_BIND_SERVICE"]}'
+	run hy run -b "$B" "$ID"
+	assert_success
+	# CAP_CHOWN=0 CAP_KILL=5 CAP_NET_BIND_SERVICE=10 CAP_AUDIT_WRITE=29
+	assert_equal "$(status_field CapBnd)" 0000000020000421
+	assert_equal "$(status_field CapPrm)" 0000000020000420
+	assert_equal "$(status_field CapEff)" 0000000000000420
+	assert_equal "$(status_field CapInh)" 0000000000000400
+	assert_equal "$(status_field CapAmb)" 0000000000000400
+	assert_equal "$(status_field NoNewPrivs)" 1
+}
+
+@test "capabilities: ambient set reaches a non-root user's program" {
+	make_bundle "$B" cat /proc/self/status
+	bundle_jq "$B" '.process.user = {"uid": 1000, "gid": 1000}
+		| .process.capabilities = {
+		"bounding": ["CAP_NET_BIND_SERVICE"], "effective": ["CAP_NET_BIND_SERVICE"],
+		"permitted": ["CAP_NET_BIND_SERVICE"], "inheritable": ["CAP_NET_BIND_SERVICE"],
+		"ambient": ["CAP_NET_BIND_SERVICE"]}'
+	run hy run -b "$B" "$ID"
+	assert_success
+	assert_equal "$(status_field Uid)" 1000
+	assert_equal "$(status_field CapEff)" 0000000000000400
+	assert_equal "$(status_field CapPrm)" 0000000000000400
+	assert_equal "$(status_field CapAmb)" 0000000000000400
+	assert_equal "$(status_field CapBnd)" 0000000000000400
+}
+
+@test "capabilities: none configured means none held; noNewPrivileges false is honoured" {
+	make_bundle "$B" cat /proc/self/status
+	bundle_jq "$B" 'del(.process.capabilities) | .process.noNewPrivileges = false'
+	run hy run -b "$B" "$ID"
+	assert_success
+	assert_equal "$(status_field CapEff)" 0000000000000000
+	assert_equal "$(status_field CapBnd)" 0000000000000000
+	assert_equal "$(status_field NoNewPrivs)" 0
+}
+
+@test "capabilities: an unknown name is a config error naming the set" {
+	make_bundle "$B" true
+	bundle_jq "$B" '.process.capabilities.effective += ["CAP_MAKE_COFFEE"]'
+	run hy run -b "$B" "$ID"
+	assert_failure
+	assert_output --partial "process.capabilities.effective[3]: unknown capability 'CAP_MAKE_COFFEE'"
+}
+
+@test "seccomp: a denied syscall returns the configured errno" {
+	make_bundle "$B" sh -c 'grep -E "^Seccomp(_filters)?:" /proc/self/status; mkdir /tmp/d'
+	bundle_jq "$B" '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+		"syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]}'
+	run hy run -b "$B" "$ID"
+	assert_failure 1
+	assert_line --regexp '^Seccomp:[[:space:]]+2$'
+	assert_line --regexp '^Seccomp_filters:[[:space:]]+1$'
+	assert_output --partial "Function not implemented"
+}
+
+@test "seccomp: an argument comparison filters only the matching calls" {
+	# kill(pid, SIGUSR1) is refused; kill(pid, 0) is not.
+	make_bundle "$B" sh -c 'kill -0 $$ && echo probe-ok; kill -USR1 $$; echo usr1=$?'
+	bundle_jq "$B" '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+		"syscalls": [{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38,
+		"args": [{"index": 1, "value": 10, "op": "SCMP_CMP_EQ"}]}]}'
+	run hy run -b "$B" "$ID"
+	assert_success
+	assert_line probe-ok
+	assert_line usr1=1
+	assert_output --partial "Function not implemented"
+}
+
+@test "seccomp: SCMP_ACT_KILL_PROCESS kills the container process with SIGSYS" {
+	make_bundle "$B" sh -c 'echo before; mkdir /tmp/x; echo after'
+	bundle_jq "$B" '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+		"syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_KILL_PROCESS"}]}'
+	run hy run -b "$B" "$ID"
+	assert_equal "$status" $((128 + 31))
+	assert_line before
+	refute_line after
+}
+
+@test "seccomp: an unknown action is a config error naming the JSON path" {
+	make_bundle "$B" true
+	bundle_jq "$B" '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+		"syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_EXPLODE"}]}'
+	run hy run -b "$B" "$ID"
+	assert_failure
+	assert_output --partial "linux.seccomp.syscalls[0].action: unknown action 'SCMP_ACT_EXPLODE'"
+}
+
+@test "seccomp: the default profile allows a normal workload and denies namespace creation" {
+	make_bundle "$B" sh -c 'mkdir /tmp/w && echo hi >/tmp/w/f && cat /tmp/w/f && linux32 true && echo l32-ok; unshare -U true; echo unshare=$?'
+	# Same command without a filter: unshare works there, so the filter is what refuses it.
+	run hy run -b "$B" "$ID-nofilter"
+	assert_success
+	assert_line unshare=0
+	run hy spec --bundle "$BATS_TEST_TMPDIR"
+	assert_success
+	assert_equal "$(jq -r .linux.seccomp.defaultAction "$BATS_TEST_TMPDIR/config.json")" SCMP_ACT_ERRNO
+	bundle_jq "$B" --slurpfile spec "$BATS_TEST_TMPDIR/config.json" '.linux.seccomp = $spec[0].linux.seccomp' 2>/dev/null ||
+		bundle_jq "$B" ".linux.seccomp = $(jq -c .linux.seccomp "$BATS_TEST_TMPDIR/config.json")"
+	run hy run -b "$B" "$ID"
+	assert_success
+	assert_line hi
+	assert_line l32-ok
+	assert_line unshare=1
+	assert_output --partial "Operation not permitted"
+}
+
+@test "user namespace: id and uid_map inside the container follow the mappings" {
+	make_bundle "$B" sh -c 'id; cat /proc/self/uid_map /proc/self/gid_map; touch /tmp/ok && echo write-ok'
+	chown -R 100000:100000 "$B/rootfs"
+	bundle_jq "$B" '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+	run hy run -b "$B" "$ID"
+	assert_success
+	assert_line "uid=0(root) gid=0(root) groups=0(root)"
+	assert_line --regexp '^ +0 +100000 +65536$'
+	assert_line write-ok
+}
+
+@test "maskedPaths: a masked file reads empty and a masked directory is empty" {
+	make_bundle "$B" sh -c 'echo "[$(cat /secret-file)]"; ls -A /secret-dir | wc -l; touch /secret-dir/x; echo touch=$?'
+	echo topsecret >"$B/rootfs/secret-file"
+	mkdir "$B/rootfs/secret-dir" && echo hidden >"$B/rootfs/secret-dir/inner"
+	bundle_jq "$B" '.linux.maskedPaths += ["/secret-file", "/secret-dir", "/not/there"]'
+	run hy run -b "$B" "$ID"
+	assert_success
+	assert_line "[]"
+	assert_line 0
+	assert_line touch=1
+	refute_output --partial topsecret
+}
+
+@test "readonlyPaths: writes are refused, reads work, the rest stays writable" {
+	make_bundle "$B" sh -c 'cat /data/f; echo x >/data/f; echo write=$?; echo y >/other/f && echo other-ok; echo 1 >/proc/sys/kernel/domainname; echo sys=$?'
+	bundle_jq "$B" '.root.readonly = false | .linux.readonlyPaths += ["/data"]'
+	mkdir "$B/rootfs/data" "$B/rootfs/other" && echo original >"$B/rootfs/data/f"
+	run hy run -b "$B" "$ID"
+	assert_success
+	assert_line original
+	assert_line write=1
+	assert_line other-ok
+	assert_line sys=1
+	assert_output --partial "Read-only file system"
+	assert_equal "$(cat "$B/rootfs/data/f")" original
+}
+
+@test "rootfs symlink escape: a mount destination through a symlink to the host is refused" {
+	make_bundle "$B" true
+	mkdir "$BATS_TEST_TMPDIR/host-dir"
+	ln -s "$BATS_TEST_TMPDIR/host-dir" "$B/rootfs/evil"
+	bundle_jq "$B" '.mounts += [{"destination": "/evil/x", "type": "tmpfs", "source": "tmpfs"}]'
+	run hy run -b "$B" "$ID"
+	assert_failure
+	assert_output --partial "/evil"
+	# Nothing was created or mounted on the host side of the symlink.
+	run ls -A "$BATS_TEST_TMPDIR/host-dir"
+	assert_output ""
+	run grep -F "$BATS_TEST_TMPDIR/host-dir" /proc/self/mountinfo
+	assert_failure
+}
+
+@test "sealed binary: a created container's init runs from a sealed memfd, not the host file" {
+	make_bundle "$B" true
+	run hy create -b "$B" "$ID"
+	assert_success
+	pid=$(hy state "$ID" | jq -r .pid)
+	run readlink "/proc/$pid/exe"
+	assert_output --partial "memfd:hyrun"
+	refute_output --partial "$HYRUN"
+	hy delete --force "$ID"
+}

@@ -1,0 +1,108 @@
+#!/usr/bin/env bats
+# The guest assets boot and behave: the guest kernel (PVH vmlinux and bzImage) with the agent as
+# /init, under QEMU's microvm machine with KVM inside the test host (tests/vmhost/run). The agent's
+# exit code N reaches QEMU's exit status as (N << 1) | 1 through isa-debug-exit on port 0xf4.
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+load microvm
+
+setup_file() {
+	[ -c /dev/kvm ] || { echo "no /dev/kvm: run through tests/vmhost/run" >&2; return 1; }
+	for f in vmlinux bzImage hyrun-agent; do
+		[ -f "$GUEST_DIR/$f" ] || { echo "$GUEST_DIR/$f missing: make guest" >&2; return 1; }
+	done
+	guest_initrd "$BATS_FILE_TMPDIR/initrd.cpio"
+}
+
+boot() {
+	microvm "$GUEST_DIR/vmlinux" "$BATS_FILE_TMPDIR/initrd.cpio" quiet "$@"
+}
+
+@test "PVH vmlinux: the agent runs echo hello and the VM exits 0" {
+	run boot -- echo hello
+	assert_equal "$status" 1
+	assert_line hello
+	assert_line "hyrun-agent: exit 0"
+}
+
+@test "the command's exit code 3 becomes the VM's" {
+	run boot -- sh -c 'echo before; exit 3'
+	assert_equal "$status" 7
+	assert_line before
+	assert_line "hyrun-agent: exit 3"
+}
+
+@test "bzImage boots the same way" {
+	run microvm "$GUEST_DIR/bzImage" "$BATS_FILE_TMPDIR/initrd.cpio" quiet -- sh -c 'echo from-bzimage; exit 5'
+	assert_equal "$status" 11
+	assert_line from-bzimage
+	assert_line "hyrun-agent: exit 5"
+}
+
+@test "a command that does not exist exits 127; a signal gives 128+N" {
+	run boot -- /no/such/command
+	assert_equal "$status" $(((127 << 1) | 1))
+	assert_output --partial "exec /no/such/command"
+	run boot -- sh -c 'kill -9 $$'
+	assert_equal "$status" $(((137 << 1) | 1))
+	assert_line "hyrun-agent: exit 137"
+}
+
+@test "the agent mounts proc, sys, devtmpfs, devpts and tmp; 2 vCPUs come up" {
+	MICROVM_CPUS=2 run boot -- sh -c 'cut -d" " -f2,3 /proc/mounts | sort | tr "\n" ";"; echo; grep -c ^processor /proc/cpuinfo'
+	assert_equal "$status" 1
+	assert_output --partial "/dev devtmpfs;"
+	assert_output --partial "/dev/pts devpts;"
+	assert_output --partial "/proc proc;"
+	assert_output --partial "/sys sysfs;"
+	assert_output --partial "/tmp tmpfs;"
+	assert_line 2
+}
+
+@test "hyrun.share: the command runs in a 9p root and its writes reach the host" {
+	local share=$BATS_TEST_TMPDIR/share
+	make_rootfs "$share"
+	run boot hyrun.share=root0 \
+		-fsdev "local,id=fs0,path=$share,security_model=passthrough" \
+		-device virtio-9p-device,fsdev=fs0,mount_tag=root0 \
+		-- sh -c 'echo written-in-guest >/from-guest; test -f /bin/busybox && ! test -e /init'
+	assert_equal "$status" 1
+	assert_equal "$(cat "$share/from-guest")" written-in-guest
+}
+
+@test "hyrun.disk: the command runs with an ext4 virtio-blk disk as its root" {
+	local tree=$BATS_TEST_TMPDIR/tree img=$BATS_TEST_TMPDIR/disk.img
+	make_rootfs "$tree"
+	echo on-the-disk >"$tree/marker"
+	mkfs.ext4 -q -F -d "$tree" "$img" 64M
+	run boot hyrun.disk=/dev/vda \
+		-drive "file=$img,if=none,id=d0,format=raw" -device virtio-blk-device,drive=d0 \
+		-- sh -c 'cat /marker; echo new >/written; grep " / ext4" /proc/mounts'
+	assert_equal "$status" 1
+	assert_line on-the-disk
+	run debugfs -R "cat /written" "$img"
+	assert_output --partial new
+}
+
+@test "virtio-console: stdio on hvc0, the exit line also on the serial console" {
+	local out=$BATS_TEST_TMPDIR/hvc0.out
+	run boot -device virtio-serial-device -chardev "file,id=c0,path=$out" -device virtconsole,chardev=c0 \
+		-- sh -c 'echo on-hvc0; exit 4'
+	assert_equal "$status" 9
+	refute_line on-hvc0
+	assert_line "hyrun-agent: exit 4"
+	run cat "$out"
+	assert_line on-hvc0
+	assert_line "hyrun-agent: exit 4"
+}
+
+# make_rootfs DIR: a minimal busybox root (the same layout as tests/bats/helpers.bash's).
+make_rootfs() {
+	local dir=$1 applet
+	mkdir -p "$dir"/{bin,proc,sys,dev,tmp}
+	cp /bin/busybox "$dir/bin/busybox"
+	for applet in $(/bin/busybox --list); do
+		[ -e "$dir/bin/$applet" ] || ln -s busybox "$dir/bin/$applet"
+	done
+}

@@ -1,0 +1,17 @@
+# The KVM test host (tests/vmhost/run) and the tests that must boot a guest kernel. All
+# tests/vmhost/*.bats files run in ONE test-host boot; other parts add their VM tests there.
+
+VMHOST_BATS := $(sort $(wildcard tests/vmhost/*.bats))
+
+.PHONY: vmhost-check bench-qemu-microvm bench-vmhost
+vmhost-check: all guest
+	tests/vmhost/run bats --print-output-on-failure $(VMHOST_BATS)
+CHECK_TARGETS += vmhost-check
+
+# Reference point for the VMM: QEMU microvm's time to the agent's first output, in the test host.
+bench-qemu-microvm: guest
+	tests/vmhost/run tests/bench/qemu-microvm
+# The test host's own boot time and the cached guest-kernel call.
+bench-vmhost: guest
+	tests/bench/vmhost
+BENCH_TARGETS += bench-vmhost bench-qemu-microvm
