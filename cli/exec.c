@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "runtime/config.h"
 #include "runtime/json.h"
+#include "runtime/security.h"
 #include "runtime/state.h"
 
 #pragma weak container_exec
@@ -89,26 +90,6 @@ static int parse_user(const char *s, struct hy_user *u, struct hy_error *err)
 			return hy_error_set(err, EINVAL, "exec: --user: expected UID[:GID], got '%s'",
 					    s);
 		u->gid = (gid_t)gid;
-	}
-	return 0;
-}
-
-static int add_caps(struct hy_process *p, const struct hy_strv *caps)
-{
-	if (!caps->n)
-		return 0;
-	if (!p->capabilities && !(p->capabilities = calloc(1, sizeof(*p->capabilities))))
-		return -ENOMEM;
-	struct hy_capabilities *c = p->capabilities;
-	for (size_t i = 0; i < caps->n; i++) {
-		const char *name = caps->v[i];
-		if (strv_push(&c->bounding, name, true) || strv_push(&c->effective, name, true) ||
-		    strv_push(&c->permitted, name, true))
-			return -ENOMEM;
-		/* Ambient needs the inheritable bit; like runc, only when the spec has some. */
-		if (c->inheritable.n && (strv_push(&c->inheritable, name, true) ||
-					 strv_push(&c->ambient, name, true)))
-			return -ENOMEM;
 	}
 	return 0;
 }
@@ -203,8 +184,16 @@ static int build_process(const struct hy_cli *cli, const char *id, const struct 
 		p->user.additional_gids = ng;
 		ng[p->user.n_additional_gids++] = (gid_t)g;
 	}
-	if (add_caps(p, &f->caps))
-		goto oom;
+	if (f->caps.n) {
+		if (!p->capabilities && !(p->capabilities = calloc(1, sizeof(*p->capabilities))))
+			goto oom;
+		/* sec's helper: validates the names, adds them to every set runc does. */
+		if ((rc = caps_add_names(p->capabilities, (const char *const *)f->caps.v, f->caps.n,
+					 err))) {
+			config_process_free(p);
+			return hy_error_prefix(err, "exec");
+		}
+	}
 	if (f->no_new_privs)
 		p->no_new_privileges = true;
 	if (f->apparmor) {

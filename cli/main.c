@@ -6,6 +6,12 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "runtime/security.h"
+
+extern char **environ;
+
+/* sec's CVE-2019-5736 guard; weak so that a build without it still links. */
+#pragma weak security_ensure_sealed_self
 
 /* Commands are weak so that a part under construction links; an unbuilt command says so. */
 #define HY_WEAK_COMMAND(name, help)                                                                \
@@ -132,6 +138,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	const char *name = argv[optind];
+	/* Before anything can enter a container: create/run/exec continue from a sealed copy of
+	 * this binary (a no-op for the other commands). */
+	if (security_ensure_sealed_self &&
+	    security_ensure_sealed_self(argc, argv, environ, &err) < 0) {
+		cli_log_error(&cli, err.msg);
+		return 1;
+	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(commands[i].name, name))
 			continue;

@@ -54,6 +54,29 @@ int wait_pid_gone(pid_t pid, int timeout_ms)
 	return r > 0 ? 0 : -ETIMEDOUT;
 }
 
+/* After the "0": EOF when the init executed the process, else its error message. */
+static int read_exec_result(int fd, struct hy_error *err)
+{
+	int fl = fcntl(fd, F_GETFL);
+	fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	char msg[HY_ERROR_MSG_MAX];
+	size_t len = 0;
+	for (;;) {
+		ssize_t n = read(fd, msg + len, sizeof(msg) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == sizeof(msg) - 1)
+			break;
+	}
+	if (!len)
+		return 0;
+	msg[len] = '\0';
+	return hy_error_set(err, ECHILD, "%s", msg);
+}
+
 int container_release_init(const char *fifo_path, pid_t pid, struct hy_error *err)
 {
 	/* A non-blocking open returns at once and wakes the init blocked in its open for writing;
@@ -79,8 +102,10 @@ int container_release_init(const char *fifo_path, pid_t pid, struct hy_error *er
 		if (p[0].revents & POLLIN) {
 			char b;
 			ssize_t n = read(fd, &b, 1);
-			if (n == 1)
+			if (n == 1) {
+				rc = read_exec_result(fd, err);
 				break;
+			}
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
 				continue;
 			rc = hy_error_set(err, ECHILD, "container init exited before starting");
@@ -97,8 +122,7 @@ int container_release_init(const char *fifo_path, pid_t pid, struct hy_error *er
 	}
 	close(pidfd);
 	close(fd);
-	if (rc == 0)
-		unlink(fifo_path);
+	unlink(fifo_path);
 	return rc;
 }
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -125,6 +126,10 @@ static pid_t enter_namespaces(struct linux_child *c, struct hy_error *err)
 		child_fail(c, err);
 	if (c->new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		child_fail(c, (hy_error_errno(err, errno, "become root in the user namespace"), err));
+	/* The id change made us non-dumpable: /proc/self would belong to the host's root, out of
+	 * reach of the namespace's root (timens_offsets, oom_score_adj, ...). */
+	if (c->new_userns)
+		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 	/* After the cgroup join, so that the container's cgroup is the namespace's root. */
 	if ((c->unshare_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
 		child_fail(c, (hy_error_errno(err, errno, "unshare cgroup namespace"), err));
@@ -185,6 +190,14 @@ static int setup_rootfs(struct linux_child *c, pid_t *host_pid, struct hy_error 
 	rc = mounts_apply(cfg, rootfd, c->userns, err);
 	if (!rc)
 		rc = devices_create(cfg, rootfd, mounts_has_dev(cfg), c->userns, err);
+	/* runc creates a missing cwd too; inside the rootfs, after the mounts it may be under. */
+	if (!rc && cfg->process->cwd) {
+		int fd = rootfs_open_or_create(rootfd, cfg->process->cwd, true, err);
+		if (fd < 0)
+			rc = hy_error_prefix(err, "process.cwd");
+		else
+			close(fd);
+	}
 	close(rootfd);
 	if (rc < 0)
 		return rc;
@@ -285,7 +298,9 @@ static int drop_privileges(struct linux_child *c, int *notify_fd, struct hy_erro
 	return 0;
 }
 
-/* Blocks until `start` opens the fifo for reading, then tells it we are going. */
+/* Blocks until `start` opens the fifo for reading, then tells it we are going. The fd stays
+ * open (close-on-exec) so that `start` sees EOF exactly when the process is executed, or reads
+ * why it was not. Returns the fd. */
 static int wait_for_start(struct linux_child *c, struct hy_error *err)
 {
 	char path[32];
@@ -296,13 +311,16 @@ static int wait_for_start(struct linux_child *c, struct hy_error *err)
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return hy_error_errno(err, errno, "open exec.fifo (is /proc mounted?)");
+	close(c->fifo_fd);
 	ssize_t w;
 	do
 		w = write(fd, "0", 1);
 	while (w < 0 && errno == EINTR);
-	close(fd);
-	close(c->fifo_fd);
-	return w == 1 ? 0 : hy_error_errno(err, errno, "write exec.fifo");
+	if (w != 1) {
+		close(fd);
+		return hy_error_errno(err, errno, "write exec.fifo");
+	}
+	return fd;
 }
 
 void linux_child_run(struct linux_child *c)
@@ -344,13 +362,18 @@ void linux_child_run(struct linux_child *c)
 		close(notify_fd);
 	close(c->sync);
 	c->sync = -1;
-	/* From here nobody listens for errors: they go to stderr, like runc's init. */
-	if (wait_for_start(c, err) < 0 || run_hooks(c, HY_HOOK_START_CONTAINER, getpid(), err) < 0) {
+	/* From here errors go to `start` through the fifo (and to stderr, like runc's init). */
+	int fifo = wait_for_start(c, err);
+	if (fifo < 0) {
 		dprintf(STDERR_FILENO, "hyrun: %s\n", err->msg);
 		_exit(127);
 	}
+	if (run_hooks(c, HY_HOOK_START_CONTAINER, getpid(), err) == 0) {
+		execve(exe, p->args.v, envp);
+		hy_error_errno(err, errno, "exec %s", exe);
+	}
 	(void)host_pid;
-	execve(exe, p->args.v, envp);
-	dprintf(STDERR_FILENO, "hyrun: exec %s: %s\n", exe, strerror(errno));
+	if (write(fifo, err->msg, strnlen(err->msg, sizeof(err->msg))) < 0)
+		dprintf(STDERR_FILENO, "hyrun: %s\n", err->msg);
 	_exit(127);
 }

@@ -50,6 +50,7 @@ struct serial {
 	unsigned rx_head, rx_count;
 	char tx[TX_BUF];
 	size_t tx_len;
+	bool tx_cr; /* a '\r' held back to see whether '\n' follows */
 };
 
 static void flush_tx(struct serial *s)
@@ -94,6 +95,16 @@ static void transmit(struct serial *s, uint8_t ch)
 		return;
 	}
 	if (s->out_fd < 0)
+		return;
+	/* The guest's tty turns "\n" into "\r\n"; the host side wants plain lines, so that
+	 * `hyrun vm run` output reads like any other command's. A lone '\r' is kept. */
+	if (s->tx_cr && ch != '\n') {
+		s->tx[s->tx_len++] = '\r';
+		if (s->tx_len == TX_BUF)
+			flush_tx(s);
+	}
+	s->tx_cr = ch == '\r';
+	if (s->tx_cr)
 		return;
 	s->tx[s->tx_len++] = (char)ch;
 	if (ch == '\n' || s->tx_len == TX_BUF)

@@ -106,7 +106,7 @@ counter_loop_bundle() {
 	local pid
 	pid=$(init_pid)
 	run cat "/proc/$pid/cgroup"
-	assert_line "4:memory:/hyrun/$ID"
+	assert_line --regexp "^[0-9]+:memory:/hyrun/$ID\$"
 	[ -z "$UNIFIED" ] || assert_line "0::/hyrun/$ID"
 }
 
@@ -175,7 +175,7 @@ counter_loop_bundle() {
 	assert_success
 	[ -d "/sys/fs/cgroup/memory${own%/}/hyrun-rel-$ID" ]
 	run cat "/proc/$(init_pid)/cgroup"
-	assert_line "4:memory:${own%/}/hyrun-rel-$ID"
+	assert_line --regexp "^[0-9]+:memory:${own%/}/hyrun-rel-$ID\$"
 	run hy delete --force "$ID"
 	assert_success
 	[ ! -e "/sys/fs/cgroup/memory${own%/}/hyrun-rel-$ID" ]

@@ -124,7 +124,7 @@ assert_no_state() {
 		run hy $cmd nope-$$
 		assert_failure 1
 		if [ "$cmd" = "exec --process /dev/null" ]; then
-			assert_output --partial "hyrun: exec: --process: null: invalid JSON"
+			assert_output "hyrun: exec: --process: null: not a regular file"
 		else
 			assert_output "hyrun: container 'nope-$$' does not exist"
 		fi
@@ -262,8 +262,8 @@ assert_no_state() {
 
 @test "list and state show a created container in every format" {
 	make_bundle "$WORK/b" sleep 30
-	run hy create --bundle "$WORK/b" "$ID"
-	assert_success
+	# not under `run`: the waiting container keeps its stdio, which `run` would wait for
+	hy create --bundle "$WORK/b" "$ID" </dev/null >"$WORK/create.log" 2>&1
 	run hy list -q
 	assert_output "$ID"
 	run hy list --format json
@@ -281,4 +281,49 @@ assert_no_state() {
 	assert_success
 	run hy list -q
 	assert_output ""
+}
+
+@test "exec builds its process from the container's config plus the flags" {
+	make_bundle "$WORK/b" sleep 60
+	bundle_jq "$WORK/b" '.process.env += ["FROM_CONFIG=yes"]'
+	hy run -d --bundle "$WORK/b" "$ID" </dev/null >"$WORK/run.log" 2>&1
+	run hy exec -e FOO=bar -e FROM_CONFIG=over --cwd /tmp -u 1000:1000 "$ID" \
+		sh -c 'echo "$FOO $FROM_CONFIG $(pwd) $(id -u) $(id -g) $PATH"'
+	assert_success
+	assert_output "bar over /tmp 1000 1000 /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	run hy exec "$ID" sh -c 'echo "$FROM_CONFIG $(id -u) $(pwd)"; exit 7'
+	assert_failure 7
+	assert_output "yes 0 /"
+	echo '{"args":["sh","-c","echo from-file $A"],"cwd":"/","env":["A=1"]}' >"$WORK/p.json"
+	run hy exec --process "$WORK/p.json" "$ID"
+	assert_success
+	assert_output "from-file 1"
+	run hy exec -u nobody "$ID" true
+	assert_failure 1
+	assert_output --partial "--user: expected UID[:GID], got 'nobody'"
+	run hy exec --cwd tmp "$ID" true
+	assert_failure 1
+	assert_output --partial "--cwd: must be an absolute path"
+	# the bundle's caps: AUDIT_WRITE (29), NET_BIND_SERVICE (10), KILL (5); --cap adds
+	# SYS_ADMIN (21)
+	run hy exec "$ID" sh -c 'grep CapEff /proc/self/status'
+	assert_success
+	assert_output --regexp 'CapEff:[[:space:]]+0000000020000420$'
+	run hy exec --cap CAP_SYS_ADMIN "$ID" sh -c 'grep CapEff /proc/self/status'
+	assert_success
+	assert_output --regexp 'CapEff:[[:space:]]+0000000020200420$'
+	run hy exec --cap CAP_NOPE "$ID" true
+	assert_failure 1
+	assert_output --partial "CAP_NOPE"
+	run hy ps --format json "$ID"
+	assert_success
+	echo "$output" | jq -e 'length == 1 and (.[0] > 1)'
+	run hy ps "$ID"
+	assert_success
+	assert_line --index 0 --regexp 'PID'
+	assert_output --partial "sleep 60"
+	run hy kill "$ID" KILL
+	assert_success
+	run hy delete --force "$ID"
+	assert_success
 }

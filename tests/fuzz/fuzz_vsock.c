@@ -136,7 +136,7 @@ static void host_action(struct virtio_dev *dev, struct input *in, int *fds)
 		if (fds[k] >= 0) {
 			int n = (op & 8) ? snprintf(line, sizeof(line), "CONNECT %u\n", byte(in) % 4)
 					 : snprintf(line, sizeof(line), "CONNECT %u%c", byte(in), byte(in));
-			(void)!write(fds[k], line, (size_t)n);
+			(void)!send(fds[k], line, (size_t)n, MSG_NOSIGNAL);
 		}
 		break;
 	case 1: /* accept a guest-initiated connection */
@@ -148,7 +148,7 @@ static void host_action(struct virtio_dev *dev, struct input *in, int *fds)
 		static char data[8192];
 		size_t n = (size_t)byte(in) * 32;
 		if (fds[k] >= 0)
-			(void)!write(fds[k], data, n);
+			(void)!send(fds[k], data, n, MSG_NOSIGNAL);
 		break;
 	}
 	case 3: { /* the host reads */

@@ -42,9 +42,16 @@ setup() {
 	SENTINEL_STAT=$(stat -c '%s %a %u %g %Y %h' "$OUTSIDE/secret")
 }
 
-vm() {
-	timeout -k 5 120 "$HYRUN" vm run --kernel "$GUEST_DIR/vmlinux" \
-		--initrd "$BATS_FILE_TMPDIR/initrd.cpio" --share "$ROOT" "$@"
+# guest SCRIPT: runs SCRIPT (a file, since the kernel command line carries no newlines or quotes)
+# with sh in the guest, its root being ROOT. The serial console's CRs are dropped.
+guest() {
+	printf '%s\n' "$1" >"$ROOT/test.sh"
+	local rc=0
+	timeout -k 5 180 "$HYRUN" vm run --kernel "$GUEST_DIR/vmlinux" \
+		--initrd "$BATS_FILE_TMPDIR/initrd.cpio" --share "$ROOT" -- sh /test.sh \
+		>"$BATS_TEST_TMPDIR/out" 2>&1 || rc=$?
+	tr -d '\r' <"$BATS_TEST_TMPDIR/out"
+	return $rc
 }
 
 # The sentinel directory holds exactly the one file, unchanged.
@@ -55,7 +62,7 @@ assert_outside_untouched() {
 }
 
 @test "9p root: a file the guest writes in / appears in the shared directory" {
-	run vm -- sh -c 'echo x > /f && cat /f && cat /etc/marker'
+	run guest 'echo x > /f && cat /f && cat /etc/marker'
 	assert_success
 	assert_line x
 	assert_line share-marker
@@ -64,35 +71,49 @@ assert_outside_untouched() {
 }
 
 @test "9p root: mkdir, rename, hard and symbolic links, chmod, chown and rm reach the host" {
-	run vm -- sh -c 'mkdir /d && echo y > /d/g && mv /d/g /d/h && ln /d/h /d/hard &&
-		ln -s h /d/soft && chmod 600 /d/h && chown 1234:567 /d/h && rm /d/hard &&
-		cat /d/soft && mkdir /d/e && rmdir /d/e && touch -d "2001-02-03 04:05:06" /d/h && ls /d'
+	run guest 'set -e
+		mkdir /d
+		echo y > /d/g
+		mv /d/g /d/h
+		ln /d/h /d/hard
+		ln -s h /d/soft
+		chmod 600 /d/h
+		chown 1234:567 /d/h
+		rm /d/hard
+		cat /d/soft
+		mkdir /d/e
+		rmdir /d/e
+		touch -d "2001-02-03 04:05:06" /d/h
+		ls /d'
 	assert_success
 	assert_line y
 	assert_equal "$(cat "$ROOT/d/h")" y
 	assert_equal "$(stat -c '%a %u %g' "$ROOT/d/h")" "600 1234 567"
-	assert_equal "$(date -u -r "$ROOT/d/h" +%Y)" 2001
+	assert_equal "$(date -r "$ROOT/d/h" +%Y)" 2001
 	assert_equal "$(readlink "$ROOT/d/soft")" h
 	[ ! -e "$ROOT/d/g" ] && [ ! -e "$ROOT/d/hard" ] && [ ! -e "$ROOT/d/e" ]
 }
 
-@test "9p root: a 3 MiB file written by the guest has the same checksum on the host" {
-	run vm -- sh -c 'dd if=/dev/urandom of=/big bs=65536 count=48 2>/dev/null && md5sum /big'
+@test "9p root: a 1 MiB file written by the guest has the same checksum on the host" {
+	run guest 'dd if=/dev/urandom of=/big bs=65536 count=16 2>/dev/null && md5sum /big'
 	assert_success
 	local sum
 	sum=$(md5sum <"$ROOT/big" | cut -d' ' -f1)
 	assert_line --partial "$sum"
-	assert_equal "$(stat -c %s "$ROOT/big")" 3145728
+	assert_equal "$(stat -c %s "$ROOT/big")" 1048576
 }
 
 @test "9p root: host symlinks to outside the share are text to the guest, never followed" {
 	ln -s "$OUTSIDE" "$ROOT/abs"
 	ln -s ../outside "$ROOT/rel"
 	ln -s "$OUTSIDE/secret" "$ROOT/abs_file"
-	run vm -- sh -c "cat /abs/secret; cat /rel/secret; cat /abs_file; cat ../../../outside/secret;
-		echo pwn > /abs/pwned; echo pwn > /rel/pwned; echo pwn > /abs_file;
-		ln -s / /link; cat /link/etc/marker; readlink /abs; cd /; cat ../../etc/marker;
-		mkdir -p '$OUTSIDE' && echo inside > /abs/pwned && echo made-inside; true"
+	run guest "cat /abs/secret; cat /rel/secret; cat /abs_file; cat ../../../outside/secret
+		echo pwn > /abs/pwned; echo pwn > /rel/pwned; echo pwn > /abs_file
+		ln -s / /link && cat /link/etc/marker
+		readlink /abs
+		cd / && cat ../../etc/marker
+		mkdir -p '$OUTSIDE' && echo inside > /abs/pwned && echo made-inside
+		true"
 	assert_success
 	refute_output --partial host-secret
 	assert_line share-marker
@@ -106,7 +127,7 @@ assert_outside_untouched() {
 }
 
 @test "9p root: the guest cannot make device nodes that would open host hardware" {
-	run vm -- sh -c 'mknod /sda b 8 0 && echo made-block; mknod /fifo p && echo made-fifo; true'
+	run guest 'mknod /sda b 8 0 && echo made-block; mknod /fifo p && echo made-fifo; true'
 	assert_success
 	refute_line made-block
 	assert_line made-fifo

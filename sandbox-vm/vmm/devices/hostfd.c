@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -62,11 +63,22 @@ static unsigned clamp_iov(const struct iovec *iov, unsigned n, struct iovec *out
 	return k;
 }
 
+/* A blocking fd is only touched when it polls ready, so that the call cannot block. */
+static bool ready(const struct hostfd *h, short what)
+{
+	if (h->kind != HOSTFD_BLOCKING)
+		return true;
+	struct pollfd p = {.fd = h->fd, .events = what};
+	return poll(&p, 1, 0) == 1;
+}
+
 ssize_t hostfd_readv(const struct hostfd *h, const struct iovec *iov, unsigned n)
 {
 	ssize_t r;
 	if (n > IOV_MAX)
 		n = IOV_MAX;
+	if (!ready(h, POLLIN))
+		return -EAGAIN;
 	do {
 		if (h->kind == HOSTFD_SOCKET) {
 			struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = n};
@@ -91,6 +103,8 @@ ssize_t hostfd_writev(const struct hostfd *h, const struct iovec *iov, unsigned 
 		return r < 0 ? -errno : r;
 	}
 	struct iovec small[IOV_MAX];
+	if (!ready(h, POLLOUT))
+		return -EAGAIN;
 	if (h->kind == HOSTFD_BLOCKING) {
 		n = clamp_iov(iov, n, small, PIPE_BUF);
 		iov = small;
