@@ -213,7 +213,7 @@ oom:
 static int parse_flags(int argc, char **argv, struct exec_flags *f, struct hy_error *err)
 {
 	enum { OPT_CWD = 1000, OPT_NNP, OPT_APPARMOR, OPT_PIDFILE, OPT_CONSOLE, OPT_PRESERVE,
-	       OPT_LABEL, OPT_CGROUP };
+	       OPT_LABEL, OPT_CGROUP, OPT_IGNORE_PAUSED };
 	static const struct option opts[] = {
 		{"process", required_argument, NULL, 'p'},
 		{"tty", no_argument, NULL, 't'},
@@ -230,6 +230,7 @@ static int parse_flags(int argc, char **argv, struct exec_flags *f, struct hy_er
 		{"console-socket", required_argument, NULL, OPT_CONSOLE},
 		{"preserve-fds", required_argument, NULL, OPT_PRESERVE},
 		{"cgroup", required_argument, NULL, OPT_CGROUP},
+		{"ignore-paused", no_argument, NULL, OPT_IGNORE_PAUSED},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -272,6 +273,8 @@ static int parse_flags(int argc, char **argv, struct exec_flags *f, struct hy_er
 			break;
 		case OPT_LABEL:
 			break; /* SELinux is not enabled on the hosts hyrun targets; accepted */
+		case OPT_IGNORE_PAUSED:
+			break; /* accepted for runc compatibility; container_exec decides about paused */
 		case OPT_CGROUP:
 			return cli_usage_error(err, "exec", "--cgroup is not supported");
 		case OPT_PIDFILE:

@@ -61,6 +61,25 @@ int cli_parse_signal(const char *s, int *sig, struct hy_error *err)
 		return 0;
 	}
 	const char *name = strncasecmp(s, "SIG", 3) ? s : s + 3;
+	/* Real-time signals by offset, as podman sends them for systemd images (RTMIN+3). */
+	if (!strncasecmp(name, "RTMIN", 5) || !strncasecmp(name, "RTMAX", 5)) {
+		bool min = !strncasecmp(name, "RTMIN", 5);
+		long off = 0;
+		const char *rest = name + 5;
+		if (*rest) {
+			if ((min && *rest != '+') || (!min && *rest != '-') || !rest[1])
+				return hy_error_set(err, EINVAL, "unknown signal '%s'", s);
+			errno = 0;
+			off = strtol(rest + 1, &end, 10);
+			if (errno || *end || off < 0)
+				return hy_error_set(err, EINVAL, "unknown signal '%s'", s);
+		}
+		long rt = min ? SIGRTMIN + off : SIGRTMAX - off;
+		if (rt < SIGRTMIN || rt > SIGRTMAX)
+			return hy_error_set(err, EINVAL, "signal '%s' is out of range", s);
+		*sig = (int)rt;
+		return 0;
+	}
 	for (int i = 1; i < NSIG; i++) {
 		const char *abbrev = sigabbrev_np(i);
 		if (abbrev && !strcasecmp(abbrev, name)) {

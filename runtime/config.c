@@ -191,10 +191,12 @@ const char *config_annotation(const struct hy_config *cfg, const char *key)
 {
 	if (!cfg || !key)
 		return NULL;
+	/* The last duplicate wins, as everywhere else in the parser (and in Go's decoder). */
+	const char *found = NULL;
 	for (size_t i = 0; i < cfg->n_annotations; i++)
 		if (!strcmp(cfg->annotations[i].key, key))
-			return cfg->annotations[i].value;
-	return NULL;
+			found = cfg->annotations[i].value;
+	return found;
 }
 
 static int parse_version(yajl_val root, const char *file, struct hy_config *cfg,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -64,8 +65,7 @@ static int exec_setup(struct exec_child *x, char **envp_out[], char **owned[], c
 		_exit(1);
 	if ((rc = ns_join(x->ns, err)) < 0)
 		return rc;
-	if ((rc = process_prepare_fds(x->keep_fds, err)) < 0 ||
-	    (rc = process_set_oom_score_adj(p, err)) < 0 || (rc = process_apply_rlimits(p, err)) < 0)
+	if ((rc = process_prepare_fds(x->keep_fds, err)) < 0 || (rc = process_apply_rlimits(p, err)) < 0)
 		return rc;
 	if (p->terminal) {
 		int master;
@@ -103,6 +103,10 @@ static int exec_setup(struct exec_child *x, char **envp_out[], char **owned[], c
 static __attribute__((noreturn)) void exec_child_run(struct exec_child *x)
 {
 	struct hy_error err = {0};
+	/* We are in the container's pid namespace already: until execve nobody there may open our
+	 * /proc/<pid>/exe (the host's hyrun) or ptrace us (CVE-2019-5736). The parent writes our
+	 * oom_score_adj, which a non-dumpable process in a user namespace could not. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -113,6 +117,20 @@ static __attribute__((noreturn)) void exec_child_run(struct exec_child *x)
 	}
 	sync_send_error(x->sync, &err);
 	_exit(127);
+}
+
+static int write_oom_score_adj(pid_t pid, const struct hy_process *p, struct hy_error *err)
+{
+	char path[64], val[16];
+	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
+	int n = snprintf(val, sizeof(val), "%d", p->oom_score_adj);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return hy_error_errno(err, errno, "process.oomScoreAdj: open %s", path);
+	int rc = write(fd, val, (size_t)n) == n ? 0
+						: hy_error_errno(err, errno, "process.oomScoreAdj: write %s", val);
+	close(fd);
+	return rc;
 }
 
 /* Receives the pty (or an error) until the child's execve closes the socket. */
@@ -192,6 +210,11 @@ static int spawn(const struct hy_runtime *rt, const struct hy_exec_opts *opts,
 	close(sv[1]);
 	sv[1] = -1;
 	if (cg && (rc = cgroup_add_pid(cg, (pid_t)pid, err)) < 0) {
+		kill((pid_t)pid, SIGKILL);
+		waitpid((pid_t)pid, NULL, 0);
+		goto out;
+	}
+	if (x->p->has_oom_score_adj && (rc = write_oom_score_adj((pid_t)pid, x->p, err)) < 0) {
 		kill((pid_t)pid, SIGKILL);
 		waitpid((pid_t)pid, NULL, 0);
 		goto out;

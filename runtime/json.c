@@ -13,6 +13,33 @@
 /* config.json and process.json are a few KiB; anything this large is hostile or a mistake. */
 #define JSON_MAX_FILE_BYTES (16u << 20)
 
+/* yajl builds and frees its tree recursively: deep nesting would overflow our stack. Configs
+ * nest a handful of levels; anything deeper than this is refused before yajl sees it. */
+#define JSON_MAX_DEPTH 128
+
+static bool nesting_too_deep(const char *buf, size_t len)
+{
+	unsigned depth = 0;
+	bool in_string = false;
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+		} else if (c == '"') {
+			in_string = true;
+		} else if (c == '[' || c == '{') {
+			if (++depth > JSON_MAX_DEPTH)
+				return true;
+		} else if ((c == ']' || c == '}') && depth) {
+			depth--;
+		}
+	}
+	return false;
+}
+
 int json_parse_buf(const char *buf, size_t len, const char *name, yajl_val *out,
 		   struct hy_error *err)
 {
@@ -24,6 +51,9 @@ int json_parse_buf(const char *buf, size_t len, const char *name, yajl_val *out,
 	 * document short, so refuse it instead. */
 	if (memchr(buf, '\0', len))
 		return hy_error_set(err, EINVAL, "%s: invalid JSON: contains a NUL byte", name);
+	if (nesting_too_deep(buf, len))
+		return hy_error_set(err, EINVAL, "%s: invalid JSON: nested deeper than %d levels", name,
+				    JSON_MAX_DEPTH);
 	char *copy = malloc(len + 1);
 	if (!copy)
 		return hy_error_set(err, ENOMEM, "%s: out of memory", name);

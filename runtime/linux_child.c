@@ -178,9 +178,6 @@ static int set_names(const struct hy_config *cfg, struct hy_error *err)
 static int setup_rootfs(struct linux_child *c, pid_t *host_pid, struct hy_error *err)
 {
 	const struct hy_config *cfg = c->cfg;
-	/* Relative bind sources are relative to the bundle. */
-	if (cfg->bundle && chdir(cfg->bundle) < 0)
-		return hy_error_errno(err, errno, "chdir to the bundle %s", cfg->bundle);
 	int rc = rootfs_prepare(cfg, err);
 	if (rc < 0)
 		return rc;
@@ -356,6 +353,9 @@ void linux_child_run(struct linux_child *c)
 	int notify_fd = -1;
 	if (drop_privileges(c, &notify_fd, err) < 0)
 		child_fail(c, err);
+	/* Until execve (which resets it) no other process may open our /proc/<pid>/exe, the host's
+	 * hyrun binary, or ptrace us (CVE-2019-5736). */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (sync_send(c->sync, SYNC_READY, 0, NULL, notify_fd) < 0)
 		_exit(1);
 	if (notify_fd >= 0)

@@ -301,24 +301,35 @@ static int mount_cgroup(int rootfd, const char *dest, const char *target,
 	return rc;
 }
 
-static int mount_one(const struct hy_mount *m, size_t index, int rootfd, bool in_userns,
-		     struct hy_error *err)
+static int mount_one(const struct hy_mount *m, const char *bundle, size_t index, int rootfd,
+		     bool in_userns, struct hy_error *err)
 {
 	struct mount_opts o;
 	int rc = mount_opts_parse(&m->options, index, &o, err);
 	if (rc < 0)
 		return rc;
+	/* A relative source is relative to the bundle. */
+	char source_buf[4096];
+	const char *source = m->source;
+	if (source && source[0] != '/' && bundle) {
+		int n = snprintf(source_buf, sizeof(source_buf), "%s/%s", bundle, source);
+		if (n < 0 || (size_t)n >= sizeof(source_buf)) {
+			mount_opts_free(&o);
+			return hy_error_set(err, ENAMETOOLONG, "mounts[%zu].source: too long", index);
+		}
+		source = source_buf;
+	}
 	bool bind = o.bind || (m->type && !strcmp(m->type, "bind"));
 	bool is_dir = true;
 	if (bind) {
 		struct stat st;
-		if (!m->source) {
+		if (!source) {
 			mount_opts_free(&o);
 			return hy_error_set(err, EINVAL, "mounts[%zu]: bind mount without a source",
 					    index);
 		}
-		if (stat(m->source, &st) < 0) {
-			rc = hy_error_errno(err, errno, "mounts[%zu]: source %s", index, m->source);
+		if (stat(source, &st) < 0) {
+			rc = hy_error_errno(err, errno, "mounts[%zu]: source %s", index, source);
 			goto out;
 		}
 		is_dir = S_ISDIR(st.st_mode);
@@ -331,8 +342,8 @@ static int mount_one(const struct hy_mount *m, size_t index, int rootfd, bool in
 	char target[32];
 	rootfs_fd_path(fd, target);
 	if (bind) {
-		if (mount(m->source, target, NULL, MS_BIND | (o.rbind ? MS_REC : 0), NULL) < 0) {
-			rc = hy_error_errno(err, errno, "mounts[%zu]: bind %s on %s", index, m->source,
+		if (mount(source, target, NULL, MS_BIND | (o.rbind ? MS_REC : 0), NULL) < 0) {
+			rc = hy_error_errno(err, errno, "mounts[%zu]: bind %s on %s", index, source,
 					    m->destination);
 			goto close_fd;
 		}
@@ -408,7 +419,7 @@ out:
 int mounts_apply(const struct hy_config *cfg, int rootfd, bool in_userns, struct hy_error *err)
 {
 	for (size_t i = 0; i < cfg->n_mounts; i++) {
-		int rc = mount_one(&cfg->mounts[i], i, rootfd, in_userns, err);
+		int rc = mount_one(&cfg->mounts[i], cfg->bundle, i, rootfd, in_userns, err);
 		if (rc < 0)
 			return rc;
 	}

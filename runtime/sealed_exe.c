@@ -3,6 +3,7 @@
  * that enter a container therefore re-execute hyrun from a memfd copy sealed against any
  * change (F_SEAL_SEAL|SHRINK|GROW|WRITE), so the only binary reachable is an immutable
  * anonymous one. Other commands (state, list, kill, ...) skip this and cost nothing. */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -75,6 +76,44 @@ bool security_running_sealed(void)
 	return sealed;
 }
 
+/* The bytes exec needs: up to the end of the last segment. Debug info and section headers
+ * after it are most of a -g build, and copying them would only slow every create down.
+ * Returns 0 when the file is not a plain ELF64 we understand (then everything is copied). */
+static off_t loaded_extent(int fd, off_t file_size)
+{
+	Elf64_Ehdr eh;
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 64)
+		return 0;
+	Elf64_Phdr ph[64];
+	size_t len = eh.e_phnum * sizeof(Elf64_Phdr);
+	if (eh.e_phoff > (uint64_t)file_size ||
+	    pread(fd, ph, len, (off_t)eh.e_phoff) != (ssize_t)len)
+		return 0;
+	uint64_t end = eh.e_phoff + len;
+	for (size_t i = 0; i < eh.e_phnum; i++) {
+		if (ph[i].p_offset > (uint64_t)file_size ||
+		    ph[i].p_filesz > (uint64_t)file_size - ph[i].p_offset)
+			return 0;
+		if (ph[i].p_offset + ph[i].p_filesz > end)
+			end = ph[i].p_offset + ph[i].p_filesz;
+	}
+	return (off_t)end;
+}
+
+/* The copy has no section headers any more: say so instead of pointing past its end. */
+static int drop_section_headers(int fd)
+{
+	Elf64_Ehdr eh;
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh))
+		return -1;
+	eh.e_shoff = 0;
+	eh.e_shnum = 0;
+	eh.e_shstrndx = SHN_UNDEF;
+	return pwrite(fd, &eh, sizeof(eh), 0) == (ssize_t)sizeof(eh) ? 0 : -1;
+}
+
 static int sealed_copy(struct hy_error *err)
 {
 	int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
@@ -95,9 +134,13 @@ static int sealed_copy(struct hy_error *err)
 		close(src);
 		return hy_error_errno(err, e, "sealed binary: memfd_create");
 	}
+	off_t size = loaded_extent(src, st.st_size);
+	bool trimmed = size > 0 && size < st.st_size;
+	if (!trimmed)
+		size = st.st_size;
 	off_t off = 0;
-	while (off < st.st_size) {
-		ssize_t n = sendfile(fd, src, &off, (size_t)(st.st_size - off));
+	while (off < size) {
+		ssize_t n = sendfile(fd, src, &off, (size_t)(size - off));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -108,6 +151,11 @@ static int sealed_copy(struct hy_error *err)
 		}
 	}
 	close(src);
+	if (trimmed && drop_section_headers(fd) < 0) {
+		int e = errno;
+		close(fd);
+		return hy_error_errno(err, e, "sealed binary: writing the ELF header");
+	}
 	if (fcntl(fd, F_ADD_SEALS, REQUIRED_SEALS) < 0) {
 		int e = errno;
 		close(fd);

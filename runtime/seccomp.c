@@ -62,47 +62,52 @@ static int resolve_flags(const struct hy_seccomp *s, bool notify, unsigned *out,
 	return 0;
 }
 
+static int load_program(const struct hy_seccomp *s, void *insns, size_t len, bool notify,
+			int *notify_fd, struct hy_error *err)
+{
+	unsigned flags = 0;
+	int rc = resolve_flags(s, notify, &flags, err);
+	if (rc < 0)
+		return rc;
+	if (notify && !notify_fd)
+		return hy_error_set(err, EINVAL,
+				    "linux.seccomp: SCMP_ACT_NOTIFY used but the caller cannot "
+				    "receive the listener fd");
+	if (len > BPF_MAXINSNS)
+		return hy_error_set(err, E2BIG,
+				    "linux.seccomp: the filter has %zu BPF instructions, more than "
+				    "the kernel's %d",
+				    len, BPF_MAXINSNS);
+	struct sock_fprog prog = {.len = (unsigned short)len, .filter = insns};
+	long r = sys_seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog);
+	if (r < 0) {
+		if (errno == EACCES)
+			return hy_error_errno(err, errno,
+					      "linux.seccomp: loading the filter needs "
+					      "noNewPrivileges or CAP_SYS_ADMIN (load it before "
+					      "dropping capabilities)");
+		return hy_error_errno(err, errno, "linux.seccomp: seccomp(SECCOMP_SET_MODE_FILTER)");
+	}
+	if (notify)
+		*notify_fd = (int)r;
+	return 0;
+}
+
 int seccomp_load(const struct hy_seccomp *s, int *notify_fd, struct hy_error *err)
 {
 	if (notify_fd)
 		*notify_fd = -1;
 	if (!s)
 		return 0;
+	/* Compiled by seccomp_prepare before the container process was created. */
+	if (s->prepared_bpf)
+		return load_program(s, s->prepared_bpf, s->prepared_len, s->prepared_notify,
+				    notify_fd, err);
 	struct hy_seccomp_bpf bpf;
 	int rc = seccomp_bpf_build(s, &bpf, err);
 	if (rc < 0)
 		return rc;
-	unsigned flags = 0;
-	if ((rc = resolve_flags(s, bpf.uses_notify, &flags, err)) < 0) {
-		seccomp_bpf_free(&bpf);
-		return rc;
-	}
-	if (bpf.uses_notify && !notify_fd) {
-		seccomp_bpf_free(&bpf);
-		return hy_error_set(err, EINVAL,
-				    "linux.seccomp: SCMP_ACT_NOTIFY used but the caller cannot "
-				    "receive the listener fd");
-	}
-	struct sock_fprog prog = {.len = (unsigned short)bpf.len, .filter = bpf.insns};
-	if (bpf.len > BPF_MAXINSNS) {
-		seccomp_bpf_free(&bpf);
-		return hy_error_set(err, E2BIG,
-				    "linux.seccomp: the filter has %zu BPF instructions, more than "
-				    "the kernel's %d",
-				    bpf.len, BPF_MAXINSNS);
-	}
-	long r = sys_seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog);
-	int e = errno;
+	rc = load_program(s, bpf.insns, bpf.len, bpf.uses_notify, notify_fd, err);
 	seccomp_bpf_free(&bpf);
-	if (r < 0) {
-		if (e == EACCES)
-			return hy_error_errno(err, e,
-					      "linux.seccomp: loading the filter needs "
-					      "noNewPrivileges or CAP_SYS_ADMIN (load it before "
-					      "dropping capabilities)");
-		return hy_error_errno(err, e, "linux.seccomp: seccomp(SECCOMP_SET_MODE_FILTER)");
-	}
-	if (bpf.uses_notify)
-		*notify_fd = (int)r;
-	return 0;
+	return rc;
 }

@@ -36,6 +36,10 @@ struct hy_seccomp {
 	char *listener_metadata;
 	struct hy_seccomp_syscall *syscalls;
 	size_t n_syscalls;
+	/* Set by seccomp_prepare: the compiled filter, which seccomp_load then uses as is. */
+	void *prepared_bpf;       /* struct sock_filter[prepared_len] */
+	size_t prepared_len;
+	bool prepared_notify;     /* some rule is SCMP_ACT_NOTIFY */
 };
 
 /* Parses the linux.seccomp object; json_path is its location for messages ("linux.seccomp"). */
@@ -51,6 +55,13 @@ int seccomp_load(const struct hy_seccomp *s, int *notify_fd, struct hy_error *er
 int seccomp_send_listener(const struct hy_seccomp *s, int notify_fd, const char *state_json,
 			  struct hy_error *err);
 
+
+/* Compiles the filter ahead of seccomp_load. libseccomp needs 15-40 ms for a Docker-sized
+ * profile, so call this in the runtime before the container process is created (the child
+ * inherits the result) with a cache directory owned by the caller, e.g. "<root>/.seccomp":
+ * compiled filters are kept there by content hash (libseccomp and kernel version included)
+ * and reused. cache_dir NULL = compile without a cache. Idempotent. */
+int seccomp_prepare(struct hy_seccomp *s, const char *cache_dir, struct hy_error *err);
 
 /* The default profile (configs/seccomp-default.json, embedded at build time) as a JSON object
  * text, for `hyrun spec` to place under linux.seccomp. Static storage; never NULL. */

@@ -156,3 +156,10 @@ void seccomp_bpf_free(struct hy_seccomp_bpf *b)
 		b->len = 0;
 	}
 }
+
+void seccomp_lib_identity(char *buf, size_t size)
+{
+	const struct scmp_version *v = seccomp_version();
+	snprintf(buf, size, "libseccomp %u.%u.%u api %u native %x", v ? v->major : 0,
+		 v ? v->minor : 0, v ? v->micro : 0, seccomp_api_get(), seccomp_arch_native());
+}

@@ -47,4 +47,8 @@ struct hy_seccomp_bpf {
 int seccomp_bpf_build(const struct hy_seccomp *s, struct hy_seccomp_bpf *out, struct hy_error *err);
 void seccomp_bpf_free(struct hy_seccomp_bpf *b);
 
+/* What else decides the compiled program besides the config: libseccomp's version and API
+ * level and the native architecture ("libseccomp 2.5.4 api 6 native c000003e"). */
+void seccomp_lib_identity(char *buf, size_t size);
+
 #endif

@@ -303,5 +303,6 @@ void seccomp_config_free(struct hy_seccomp *s)
 		free(sc->args);
 	}
 	free(s->syscalls);
+	free(s->prepared_bpf);
 	free(s);
 }

@@ -1,4 +1,5 @@
-/* The state store: <root>/<id>/state.json written atomically, <root>/<id>/lock taken with flock.
+/* The state store: <root>/<id>/state.json written atomically (temp + rename), <root>/<id>/lock
+ * taken with flock.
  * state.json holds the OCI state plus a "hyrun" object with what later commands need to find
  * the container again (pid start time, cgroup, isolation); `state` prints only the OCI part. */
 #include "runtime/state.h"
@@ -254,7 +255,8 @@ static char *gen_state(const struct hy_state *st, bool pretty, bool with_private
 	gen_kstr(g, "bundle", st->bundle);
 	gen_kstr(g, "rootfs", st->rootfs);
 	gen_kstr(g, "created", st->created);
-	char *owner = state_owner_name(st->owner);
+	/* The name costs an NSS lookup: only what is printed carries it; the file keeps the uid. */
+	char *owner = with_private ? NULL : state_owner_name(st->owner);
 	gen_kstr(g, "owner", owner ? owner : "");
 	free(owner);
 	gen_str(g, "annotations");
@@ -330,11 +332,11 @@ int state_write(const char *root, const struct hy_state *st, struct hy_error *er
 		rc = hy_error_errno(err, errno, "create %s", tmp);
 		goto out;
 	}
-	/* Write, fsync, rename: a reader sees the old or the new state, never a torn one, even
-	 * after a crash. */
+	/* Write a temp file, then rename over state.json: a reader (or a hyrun killed halfway)
+	 * sees the old or the new state, never a torn one. No fsync: measured here (state root on
+	 * ext4) it costs 2.5-5 ms per write, twice per `run`, about crun's whole run time; and the
+	 * state only describes processes, which a power loss takes away too. */
 	int e = write_all(fd, json, strlen(json));
-	if (!e && fsync(fd) < 0)
-		e = -errno;
 	if (close(fd) < 0 && !e)
 		e = -errno;
 	if (!e && rename(tmp, final) < 0)
@@ -343,11 +345,6 @@ int state_write(const char *root, const struct hy_state *st, struct hy_error *er
 		unlink(tmp);
 		rc = hy_error_errno(err, -e, "write %s", final);
 		goto out;
-	}
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
 	}
 out:
 	free(json);

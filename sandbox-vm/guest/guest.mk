@@ -8,7 +8,7 @@ AGENT_HDR    := $(wildcard sandbox-vm/guest/agent/*.h)
 AGENT_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Os -g0 $(WARN) -static
 
 .PHONY: guest guest-kernel guest-agent
-guest: guest-kernel $(GUEST_DIR)/initramfs.cpio
+guest: guest-kernel $(GUEST_DIR)/initramfs.cpio $(GUEST_DIR)/initramfs-busybox.cpio
 guest-agent: $(GUEST_DIR)/hyrun-agent
 
 # Always asks the script: it is the one that knows the cache key; a cache hit takes milliseconds.
@@ -25,3 +25,7 @@ $(GUEST_DIR)/mkinitramfs: sandbox-vm/guest/mkinitramfs.c
 
 $(GUEST_DIR)/initramfs.cpio: $(GUEST_DIR)/hyrun-agent $(GUEST_DIR)/mkinitramfs
 	$(GUEST_DIR)/mkinitramfs -o $@ $(GUEST_DIR)/hyrun-agent
+
+# The same plus busybox and its applets: guests without a shared root (tests, `hyrun vm run -- sh`).
+$(GUEST_DIR)/initramfs-busybox.cpio: $(GUEST_DIR)/hyrun-agent $(GUEST_DIR)/mkinitramfs sandbox-vm/guest/mkinitramfs
+	BUILD=$(abspath $(BUILD)) sandbox-vm/guest/mkinitramfs --busybox $@

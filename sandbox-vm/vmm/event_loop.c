@@ -107,7 +107,7 @@ void event_loop_del(struct event_loop *l, int fd)
 	if (h) {
 		epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
 		*link = h->next;
-		h->dead = true;
+		__atomic_store_n(&h->dead, true, __ATOMIC_RELEASE);
 		h->next = l->dead;
 		l->dead = h;
 	}

@@ -156,6 +156,15 @@ assert_no_state() {
 	run hy kill nope-$$ 99
 	assert_failure 1
 	assert_output "hyrun: invalid signal number '99'"
+	run hy kill nope-$$ SIGRTMIN+99
+	assert_failure 1
+	assert_output "hyrun: signal 'SIGRTMIN+99' is out of range"
+	# valid names and numbers get as far as the container lookup
+	for sig in SIGRTMIN+3 RTMAX-1 TERM sigkill 9 HUP; do
+		run hy kill nope-$$ "$sig"
+		assert_failure 1
+		assert_output "hyrun: container 'nope-$$' does not exist"
+	done
 	run hy kill nope-$$ KILL extra
 	assert_failure 1
 	assert_output --partial "unexpected argument 'extra'"

@@ -91,8 +91,9 @@ recvtty() {
 	local runner=$!
 	wait_status "$ID" running
 	hy kill "$ID" KILL
-	run wait $runner
-	assert_equal "$status" 137
+	local rc=0
+	wait $runner || rc=$?
+	assert_equal "$rc" 137
 	assert_nothing_left "$ID"
 }
 
@@ -105,13 +106,14 @@ recvtty() {
 
 @test "run: signals sent to hyrun reach the container" {
 	make_bundle "$B" sh -c 'trap "echo got-term; exit 42" TERM; while :; do sleep 0.1; done'
-	hy run -b "$B" "$ID" >"$WORK/log" &
+	"$HYRUN" --root "$HYRUN_ROOT" run -b "$B" "$ID" >"$WORK/log" &
 	local runner=$!
 	wait_status "$ID" running
 	sleep 0.2
 	kill -TERM $runner
-	run wait $runner
-	assert_equal "$status" 42
+	local rc=0
+	wait $runner || rc=$?
+	assert_equal "$rc" 42
 	run cat "$WORK/log"
 	assert_output "got-term"
 }
@@ -263,7 +265,7 @@ recvtty() {
 	assert_line --regexp ' /mnt/file rw,noexec,relatime '
 	assert_line --regexp ' /mnt/sh rw shared:[0-9]+ '
 	assert_line --regexp ' /mnt/rr ro,'
-	assert_line --regexp ' / / ro,relatime '
+	assert_line --regexp '/rootfs / ro,relatime '
 	assert_line --regexp ' / /proc rw,nosuid,nodev,noexec,relatime - proc |/ /proc rw,relatime - proc '
 	assert_nothing_left "$ID"
 }
@@ -389,6 +391,7 @@ recvtty() {
 }
 
 @test "namespaces: user namespace with mappings, time namespace offsets" {
+	chmod 755 "$WORK" # the container's root is host uid 200000: it must reach the rootfs
 	make_bundle "$B" sh -c 'id -u; cat /proc/self/uid_map; cut -d. -f1 /proc/uptime'
 	bundle_jq "$B" '.linux.namespaces += [{"type": "user"}, {"type": "time"}]
 	  | .linux.uidMappings = [{"containerID": 0, "hostID": 200000, "size": 65536}]

@@ -138,6 +138,42 @@ status_field() {
 	assert_output --partial "Operation not permitted"
 }
 
+@test "seccomp: SCMP_ACT_NOTIFY hands the listener fd and state to the agent at listenerPath" {
+	command -v python3 >/dev/null || skip "python3 (the test's seccomp agent) is not installed"
+	make_bundle "$B" sh -c 'mkdir /tmp/n && echo mkdir-ok; [ -d /tmp/n ] || echo not-created'
+	sock=$BATS_TEST_TMPDIR/agent.sock
+	bundle_jq "$B" ".linux.seccomp = {\"defaultAction\": \"SCMP_ACT_ALLOW\",
+		\"listenerPath\": \"$sock\", \"listenerMetadata\": \"hyrun-test-meta\",
+		\"syscalls\": [{\"names\": [\"mkdir\", \"mkdirat\"], \"action\": \"SCMP_ACT_NOTIFY\"}]}"
+	python3 "$BATS_TEST_DIRNAME/seccomp_agent.py" "$sock" "$BATS_TEST_TMPDIR/state.json" 3>&- &
+	agent=$!
+	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	run hy run -b "$B" "$ID"
+	wait "$agent"
+	assert_success
+	# The agent answered "success" without creating anything.
+	assert_line mkdir-ok
+	assert_line not-created
+	run jq -r '[.metadata, .fds[0], .state.id, (.pid == .state.pid)] | @tsv' "$BATS_TEST_TMPDIR/state.json"
+	assert_output "$(printf 'hyrun-test-meta\tseccompFd\t%s\ttrue' "$ID")"
+}
+
+@test "exec --cap adds a capability to the exec'd process only" {
+	make_bundle "$B" sleep 30
+	hy run -d -b "$B" "$ID" </dev/null >/dev/null 2>&1 3>&-
+	run hy exec --cap CAP_SYS_ADMIN "$ID" cat /proc/self/status
+	assert_success
+	# CAP_SYS_ADMIN=21 on top of the bundle's KILL, NET_BIND_SERVICE, AUDIT_WRITE
+	assert_equal "$(status_field CapEff)" 0000000020200420
+	assert_equal "$(status_field CapBnd)" 0000000020200420
+	run hy exec "$ID" cat /proc/self/status
+	assert_equal "$(status_field CapEff)" 0000000020000420
+	run hy exec --cap CAP_BOGUS "$ID" true
+	assert_failure
+	assert_output --partial "--cap: unknown capability 'CAP_BOGUS'"
+	hy kill "$ID" KILL
+}
+
 @test "user namespace: id and uid_map inside the container follow the mappings" {
 	make_bundle "$B" sh -c 'id; cat /proc/self/uid_map /proc/self/gid_map; touch /made-in-ns && echo write-ok'
 	chown -R 100000:100000 "$B/rootfs"

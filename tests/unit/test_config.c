@@ -559,6 +559,22 @@ static void test_json_getters(void)
 	free(k);
 	free(x);
 	yajl_tree_free(v);
+	/* Nesting deep enough to overflow yajl's recursion is refused up front; brackets inside
+	 * strings do not count. */
+	char deep[1200];
+	size_t k2 = 0;
+	for (int d = 0; d < 129; d++)
+		deep[k2++] = '[';
+	for (int d = 0; d < 129; d++)
+		deep[k2++] = ']';
+	CHECK(json_parse_buf(deep, k2, "deep.json", &v, &e) == -EINVAL);
+	CHECK_STR_CONTAINS(e.msg, "deep.json: invalid JSON: nested deeper than 128 levels");
+	CHECK(json_parse_buf(deep + 1, k2 - 2, "deep.json", &v, &e) == 0);
+	yajl_tree_free(v);
+	const char *brackets = "[\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+			       "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"\"]";
+	CHECK(json_parse_buf(brackets, strlen(brackets), "s.json", &v, &e) == 0);
+	yajl_tree_free(v);
 	CHECK(json_parse_file("/nonexistent-hyrun.json", "n.json", &v, &e) == -ENOENT);
 	CHECK_STR_CONTAINS(e.msg, "n.json: open /nonexistent-hyrun.json");
 	CHECK(json_parse_file("/tmp", "d.json", &v, &e) < 0);

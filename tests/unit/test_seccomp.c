@@ -133,6 +133,9 @@ static void test_parse_ok(void)
 	seccomp_config_free(s);
 }
 
+/* When set, filters are compiled by seccomp_prepare with this cache before the fork. */
+static const char *prepare_cache_dir;
+
 /* Runs fn in a child that has loaded the filter; returns the child's exit status, or 128+sig. */
 static int in_filtered_child(const char *json, int (*fn)(void))
 {
@@ -140,6 +143,11 @@ static int in_filtered_child(const char *json, int (*fn)(void))
 	struct hy_error err = {0};
 	if (parse(json, &s, &err) < 0) {
 		fprintf(stderr, "  parse: %s\n", err.msg);
+		return -1;
+	}
+	if (prepare_cache_dir && seccomp_prepare(s, prepare_cache_dir, &err) < 0) {
+		fprintf(stderr, "  prepare: %s\n", err.msg);
+		seccomp_config_free(s);
 		return -1;
 	}
 	fflush(NULL);
@@ -397,6 +405,70 @@ static void test_notify_listener(void)
 	seccomp_config_free(s);
 }
 
+static int mkdir_gives_99(void)
+{
+	return mkdir("/proc/hyrun-test-never", 0700) < 0 && errno == 99 ? 0 : 1;
+}
+
+/* seccomp_prepare: the compiled program is cached by content, reused from the cache (proven
+ * by planting a different program there), and an entry others could write is not trusted. */
+static void test_prepare_cache(void)
+{
+	char dir[] = "/tmp/hyrun-bpfcache-XXXXXX";
+	if (!mkdtemp(dir)) {
+		CHECK(0);
+		return;
+	}
+	char cache[64];
+	snprintf(cache, sizeof(cache), "%s/cache", dir);
+	const char *json = "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":"
+			   "[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":38}]}";
+	prepare_cache_dir = cache;
+	CHECK(in_filtered_child(json, mkdir_gives_enosys) == 0);
+	struct stat st;
+	CHECK(stat(cache, &st) == 0 && (st.st_mode & 0777) == 0700);
+	char cmd[256], entry[256] = "";
+	snprintf(cmd, sizeof(cmd), "ls %s/*.bpf", cache);
+	FILE *ls = popen(cmd, "r");
+	CHECK(ls && fgets(entry, sizeof(entry), ls));
+	if (ls)
+		pclose(ls);
+	entry[strcspn(entry, "\n")] = '\0';
+	/* Keep the stored description, replace the program: nr == mkdir ? ERRNO(99) : ALLOW */
+	struct {
+		char magic[8];
+		uint32_t flags, n;
+		uint64_t key_len;
+	} head;
+	struct {
+		uint16_t code;
+		uint8_t jt, jf;
+		uint32_t k;
+	} insn[4] = {{0x20, 0, 0, 0}, {0x15, 0, 1, SYS_mkdir}, {0x06, 0, 0, 0x00050063},
+		     {0x06, 0, 0, 0x7fff0000}};
+	FILE *f = fopen(entry, "r+");
+	CHECK(f && fread(&head, sizeof(head), 1, f) == 1);
+	if (f) {
+		char *key = malloc(head.key_len);
+		CHECK(key && fread(key, head.key_len, 1, f) == 1);
+		head.n = 4;
+		rewind(f);
+		CHECK(ftruncate(fileno(f), 0) == 0);
+		CHECK(fwrite(&head, sizeof(head), 1, f) == 1 && fwrite(key, head.key_len, 1, f) == 1 &&
+		      fwrite(insn, sizeof(insn), 1, f) == 1);
+		free(key);
+		fclose(f);
+	}
+	CHECK(chmod(entry, 0600) == 0);
+	CHECK(in_filtered_child(json, mkdir_gives_99) == 0);
+	CHECK(chmod(entry, 0666) == 0);
+	CHECK(in_filtered_child(json, mkdir_gives_enosys) == 0);
+	/* Without a cache directory the filter is compiled and works all the same. */
+	prepare_cache_dir = NULL;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+}
+
 int main(void)
 {
 	test_parse_errors();
@@ -406,5 +478,6 @@ int main(void)
 	test_flags();
 	test_default_profile();
 	test_notify_listener();
+	test_prepare_cache();
 	return UNIT_DONE();
 }

@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
@@ -181,6 +182,64 @@ static void test_write_mappings(void)
 	CHECK_STR_CONTAINS(err.msg, "linux.uidMappings: required");
 }
 
+/* As an unprivileged user: the own-id mapping is written directly (with setgroups denied),
+ * anything wider goes through newuidmap and fails with a message saying what is needed. */
+static int child_unprivileged_maps(void)
+{
+	if (setresgid(1000, 1000, 1000) < 0 || setresuid(1000, 1000, 1000) < 0)
+		return 1;
+	/* Changing uid made us non-dumpable (root-owned /proc files); a user's own hyrun is not. */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	int go[2], ready[2];
+	if (pipe(go) < 0 || pipe(ready) < 0)
+		return 2;
+	pid_t pid = fork();
+	if (pid == 0) {
+		char c;
+		if (unshare(CLONE_NEWUSER) < 0 || write(ready[1], "r", 1) != 1 ||
+		    read(go[0], &c, 1) != 1)
+			_exit(1);
+		char buf[16] = "";
+		int fd = open("/proc/self/setgroups", O_RDONLY);
+		if (fd < 0 || read(fd, buf, sizeof(buf) - 1) <= 0 || strncmp(buf, "deny", 4))
+			_exit(2);
+		_exit(getuid() == 0 && getgid() == 0 ? 0 : 3);
+	}
+	char c;
+	if (read(ready[0], &c, 1) != 1)
+		return 3;
+	struct hy_error err = {0};
+	struct hy_id_mapping wide[] = {{0, 100000, 65536}}, own[] = {{0, 1000, 1}};
+	struct hy_linux lnx = {.uid_mappings = wide, .n_uid_mappings = 1, .gid_mappings = own,
+			       .n_gid_mappings = 1};
+	int rc = userns_write_mappings(pid, &lnx, &err);
+	int result = 0;
+	if (rc == 0 || !strstr(err.msg, "linux.uidMappings:") || !strstr(err.msg, "newuidmap")) {
+		fprintf(stderr, "  wide mapping as non-root: rc %d: %s\n", rc, err.msg);
+		result = 4;
+	}
+	lnx.uid_mappings = own;
+	if (userns_write_mappings(pid, &lnx, &err) < 0) {
+		fprintf(stderr, "  own mapping as non-root: %s\n", err.msg);
+		result = 5;
+	}
+	if (write(go[1], "g", 1) != 1)
+		result = 6;
+	int st = 0;
+	waitpid(pid, &st, 0);
+	if (!result && (!WIFEXITED(st) || WEXITSTATUS(st) != 0))
+		result = 10 + (WIFEXITED(st) ? WEXITSTATUS(st) : 0);
+	return result;
+}
+
+static void test_unprivileged_maps(void)
+{
+	int rc = run_child(child_unprivileged_maps);
+	CHECK(rc == 0);
+	if (rc)
+		fprintf(stderr, "  child_unprivileged_maps: %d\n", rc);
+}
+
 static void test_rootfs_owner(void)
 {
 	char dir[] = "/tmp/hyrun-owner-XXXXXX";
@@ -246,6 +305,7 @@ int main(void)
 	}
 	test_paths();
 	test_write_mappings();
+	test_unprivileged_maps();
 	test_rootfs_owner();
 	return UNIT_DONE();
 }

@@ -9,14 +9,13 @@ load microvm
 
 setup_file() {
 	[ -c /dev/kvm ] || { echo "no /dev/kvm: run through tests/vmhost/run" >&2; return 1; }
-	for f in vmlinux bzImage hyrun-agent; do
+	for f in vmlinux bzImage initramfs-busybox.cpio; do
 		[ -f "$GUEST_DIR/$f" ] || { echo "$GUEST_DIR/$f missing: make guest" >&2; return 1; }
 	done
-	guest_initrd "$BATS_FILE_TMPDIR/initrd.cpio"
 }
 
 boot() {
-	microvm "$GUEST_DIR/vmlinux" "$BATS_FILE_TMPDIR/initrd.cpio" "$@"
+	microvm "$GUEST_DIR/vmlinux" "$GUEST_INITRD" "$@"
 }
 
 @test "PVH vmlinux: the agent runs echo hello and the VM exits 0" {
@@ -34,7 +33,7 @@ boot() {
 }
 
 @test "bzImage boots the same way" {
-	run microvm "$GUEST_DIR/bzImage" "$BATS_FILE_TMPDIR/initrd.cpio" -- sh -c 'echo from-bzimage; exit 5'
+	run microvm "$GUEST_DIR/bzImage" "$GUEST_INITRD" -- sh -c 'echo from-bzimage; exit 5'
 	assert_equal "$status" "$(microvm_status 5)"
 	assert_line from-bzimage
 	assert_line "hyrun-agent: exit 5"

@@ -11,14 +11,14 @@ HYRUN=${HYRUN:-$VMHOST_TOP/build/hyrun}
 
 setup_file() {
 	[ -c /dev/kvm ] || { echo "no /dev/kvm: run through tests/vmhost/run" >&2; return 1; }
-	for f in vmlinux bzImage; do
-		[ -f "$GUEST_DIR/$f" ] || { echo "$GUEST_DIR/$f missing: make guest" >&2; return 1; }
+	for f in "$GUEST_DIR/vmlinux" "$GUEST_DIR/bzImage" "$GUEST_INITRD"; do
+		[ -f "$f" ] || { echo "$f missing: make guest" >&2; return 1; }
 	done
-	guest_initrd "$BATS_FILE_TMPDIR/initrd.cpio"
 }
 
+# The agent + busybox initramfs (guest commands need a shell); stdin closed like a batch job.
 vm() {
-	timeout -k 5 120 "$HYRUN" vm run --initrd "$BATS_FILE_TMPDIR/initrd.cpio" "$@"
+	timeout -k 5 120 "$HYRUN" vm run --initrd "$GUEST_INITRD" "$@" </dev/null
 }
 
 @test "vm run: PVH vmlinux, the agent's output and exit code 0" {
@@ -63,8 +63,10 @@ vm() {
 }
 
 @test "vm run: the default kernel and initrd come from HYRUN_GUEST_DIR" {
-	HYRUN_GUEST_DIR=$GUEST_DIR run timeout -k 5 120 "$HYRUN" vm run -- sh -c 'exit 4'
-	assert_equal "$status" 4
+	# The shipped initramfs holds only the agent (no shell): a missing command gives 127.
+	HYRUN_GUEST_DIR=$GUEST_DIR run timeout -k 5 120 "$HYRUN" vm run -- /no/such/command
+	assert_equal "$status" 127
+	assert_line "hyrun-agent: exit 127"
 }
 
 @test "vm run: the kernel log goes to --serial FILE, the kernel command line carries the args" {
@@ -83,6 +85,18 @@ vm() {
 		sh -c 'head -c 16 /dev/vda; echo; echo x | dd of=/dev/vda 2>/dev/null && echo wrote'
 	assert_line hyrun-disk-magic
 	refute_line wrote
+}
+
+@test "vm run --share DIR: the directory is the guest's root over virtio-9p, writes reach the host" {
+	local root=$BATS_TEST_TMPDIR/root
+	mkdir -p "$root/bin"
+	cp /bin/busybox "$root/bin/busybox"
+	ln -s busybox "$root/bin/sh"
+	echo from-the-host >"$root/hello.txt"
+	run vm --kernel "$GUEST_DIR/vmlinux" --share "$root" -- /bin/sh -c 'cat /hello.txt; echo from-the-guest >/written.txt'
+	assert_success
+	assert_line from-the-host
+	[ "$(cat "$root/written.txt")" = from-the-guest ]
 }
 
 @test "vm pause/resume through the control socket" {

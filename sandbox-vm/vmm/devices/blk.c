@@ -124,20 +124,28 @@ static uint8_t do_rw(struct blk *b, const struct virtq_chain *c, uint64_t sector
 	return BLK_S_OK;
 }
 
+/* Last resort for write-zeroes on a file system without fallocate modes; rare, so the buffer is
+ * allocated per call instead of living in the binary. */
 static int zero_by_writing(int fd, uint64_t off, uint64_t len)
 {
-	static const uint8_t zeros[BLK_ZERO_CHUNK];
+	uint8_t *zeros = calloc(1, BLK_ZERO_CHUNK);
+	if (!zeros)
+		return -ENOMEM;
+	int rc = 0;
 	while (len > 0) {
-		size_t n = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
+		size_t n = len < BLK_ZERO_CHUNK ? (size_t)len : BLK_ZERO_CHUNK;
 		ssize_t r = pwrite(fd, zeros, n, (off_t)off);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
-			return -EIO;
+		if (r <= 0) {
+			rc = -EIO;
+			break;
+		}
 		off += (uint64_t)r;
 		len -= (uint64_t)r;
 	}
-	return 0;
+	free(zeros);
+	return rc;
 }
 
 static uint8_t do_discard(struct blk *b, const struct virtq_chain *c, bool zeroes)

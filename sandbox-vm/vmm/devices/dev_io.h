@@ -4,11 +4,7 @@
 #ifndef HYRUN_DEV_IO_H
 #define HYRUN_DEV_IO_H
 
-/* virtio.h has a slash-star inside a comment, which -Wcomment rejects. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "sandbox-vm/vmm/virtio.h"
-#pragma GCC diagnostic pop
 
 struct dev_io_ops {
 	int (*pop)(void *ctx, struct virtio_dev *dev, unsigned q, struct virtq_chain *chain,
