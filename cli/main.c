@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "runtime/security.h"
@@ -138,6 +139,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	const char *name = argv[optind];
+	/* Like runc: a relative --root means the same directory for every later command, whatever
+	 * directory they run in (and the library chdirs while setting containers up). */
+	char abs_root[4096];
+	if (cli.rt.root[0] != '/') {
+		char cwd[4096];
+		if (!getcwd(cwd, sizeof(cwd)) ||
+		    snprintf(abs_root, sizeof(abs_root), "%s/%s", cwd, cli.rt.root) >=
+			    (int)sizeof(abs_root)) {
+			fprintf(stderr, "hyrun: --root: cannot make '%s' absolute\n", cli.rt.root);
+			return 1;
+		}
+		cli.rt.root = abs_root;
+	}
 	/* Before anything can enter a container: create/run/exec continue from a sealed copy of
 	 * this binary (a no-op for the other commands). */
 	if (security_ensure_sealed_self &&

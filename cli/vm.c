@@ -17,7 +17,8 @@ static void vm_usage(FILE *f)
 	fprintf(f,
 		"usage: hyrun vm run [--kernel K] [--initrd I] [--cmdline S] [--cpus N] [--memory MIB]\n"
 		"                    [--disk FILE[,ro]] [--share DIR] [--vsock PATH] [--console PATH|-]\n"
-		"                    [--serial PATH|-] [--control PATH] -- CMD [ARGS...]\n"
+		"                    [--serial PATH|-] [--serial-input PATH|-] [--control PATH]\n"
+		"                    -- CMD [ARGS...]\n"
 		"       hyrun vm pause|resume --control PATH\n");
 }
 
@@ -94,7 +95,7 @@ static int parse_uint(const char *flag, const char *s, unsigned long long max,
 }
 
 enum { OPT_KERNEL = 1, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_DISK, OPT_SHARE,
-       OPT_VSOCK, OPT_CONSOLE, OPT_SERIAL, OPT_CONTROL, OPT_HELP };
+       OPT_VSOCK, OPT_CONSOLE, OPT_SERIAL, OPT_SERIAL_INPUT, OPT_CONTROL, OPT_HELP };
 
 static int vm_run(struct hy_cli *cli, int argc, char **argv, struct hy_error *err)
 {
@@ -109,6 +110,7 @@ static int vm_run(struct hy_cli *cli, int argc, char **argv, struct hy_error *er
 		{"vsock", required_argument, NULL, OPT_VSOCK},
 		{"console", required_argument, NULL, OPT_CONSOLE},
 		{"serial", required_argument, NULL, OPT_SERIAL},
+		{"serial-input", required_argument, NULL, OPT_SERIAL_INPUT},
 		{"control", required_argument, NULL, OPT_CONTROL},
 		{"help", no_argument, NULL, OPT_HELP},
 		{0},
@@ -179,6 +181,9 @@ static int vm_run(struct hy_cli *cli, int argc, char **argv, struct hy_error *er
 		case OPT_SERIAL:
 			cfg.serial_path = optarg;
 			serial_given = true;
+			break;
+		case OPT_SERIAL_INPUT:
+			cfg.serial_input = optarg;
 			break;
 		case OPT_CONTROL:
 			cfg.control_socket = optarg;

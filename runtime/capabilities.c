@@ -44,8 +44,8 @@ static const struct hy_strv *set_at(const struct hy_capabilities *caps, size_t i
 	return sets[i];
 }
 
-static int set_mask(const struct hy_strv *v, const char *json_path, const char *set,
-		    uint64_t *mask, struct hy_error *err)
+static int set_mask(const struct hy_strv *v, const char *json_path, const char *set, uint64_t *mask,
+		    struct hy_error *err)
 {
 	*mask = 0;
 	for (size_t i = 0; i < v->n; i++) {
@@ -135,8 +135,7 @@ int caps_prepare_for_user_change(struct hy_error *err)
 	return 0;
 }
 
-static int set_proc_caps(uint64_t eff, uint64_t perm, uint64_t inh, int max,
-			 struct hy_error *err)
+static int set_proc_caps(uint64_t eff, uint64_t perm, uint64_t inh, int max, struct hy_error *err)
 {
 	cap_t c = cap_init();
 	if (!c)
@@ -205,9 +204,9 @@ int caps_apply(const struct hy_capabilities *caps, struct hy_error *err)
 			continue;
 		if (prctl(PR_CAPBSET_DROP, v, 0, 0, 0) < 0 && errno != EINVAL) {
 			char *name = cap_to_name(v);
-			rc = hy_error_errno(err, errno,
-					    "process.capabilities.bounding: dropping %s",
-					    name ? name : "?");
+			rc =
+			    hy_error_errno(err, errno, "process.capabilities.bounding: dropping %s",
+					   name ? name : "?");
 			cap_free(name);
 			return rc;
 		}
@@ -243,6 +242,7 @@ int caps_apply(const struct hy_capabilities *caps, struct hy_error *err)
 int security_set_no_new_privs(struct hy_error *err)
 {
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return hy_error_errno(err, errno, "process.noNewPrivileges: prctl(PR_SET_NO_NEW_PRIVS)");
+		return hy_error_errno(err, errno,
+				      "process.noNewPrivileges: prctl(PR_SET_NO_NEW_PRIVS)");
 	return 0;
 }

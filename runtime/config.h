@@ -17,6 +17,7 @@
 struct hy_resources;
 struct hy_seccomp;
 
+/* Parsed arrays of strings are NULL-terminated (v[n] == NULL), so v works as argv/envp. */
 struct hy_strv {
 	char **v;
 	size_t n;

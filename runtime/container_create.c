@@ -108,9 +108,8 @@ static int handle_pty(const struct hy_create_opts *opts, bool keep_master, int f
 }
 
 /* The parent's side of the protocol, until the init says it is ready. */
-static int parent_sync(const struct hy_runtime *rt, const struct hy_create_opts *opts,
-		       bool keep_master, int sock, pid_t stage1, struct hy_created *c,
-		       struct hy_error *err)
+static int parent_sync(const struct hy_create_opts *opts, bool keep_master, int sock,
+		       pid_t stage1, struct hy_created *c, struct hy_error *err)
 {
 	const struct hy_config *cfg = c->cfg;
 	int rc;
@@ -170,7 +169,6 @@ static int parent_sync(const struct hy_runtime *rt, const struct hy_create_opts 
 			return hy_error_set(err, EPROTO, "sync socket: unexpected message %u", m.type);
 		}
 	}
-	(void)rt;
 }
 
 static void fill_state(const struct hy_runtime *rt, struct hy_created *c, const char *id)
@@ -252,6 +250,12 @@ static int spawn_init(const struct hy_runtime *rt, const struct hy_create_opts *
 		rc = hy_error_errno(err, errno, "fcntl F_DUPFD");
 		goto out;
 	}
+	/* The originals may sit in the range handed to the container: the child must not inherit
+	 * them there. */
+	close(fifo);
+	fifo = -1;
+	close(sv[1]);
+	sv[1] = -1;
 	struct clone_args ca = {.flags = (unsigned long long)clone_flags, .exit_signal = SIGCHLD};
 	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid < 0) {
@@ -263,11 +267,9 @@ static int spawn_init(const struct hy_runtime *rt, const struct hy_create_opts *
 		linux_child_run(&lc);
 	}
 	close(lc.sync);
-	close(sv[1]);
-	sv[1] = -1;
 	lc.sync = -1;
 	c->pid = (pid_t)pid;
-	rc = parent_sync(rt, opts, keep_master, sv[0], (pid_t)pid, c, err);
+	rc = parent_sync(opts, keep_master, sv[0], (pid_t)pid, c, err);
 	if (rc < 0) {
 		kill_children((pid_t)pid, c->pid);
 		c->pid = 0;
@@ -306,7 +308,8 @@ void created_free(struct hy_created *c)
 }
 
 int container_create_internal(const struct hy_runtime *rt, const struct hy_create_opts *opts,
-			      bool keep_master, struct hy_created *c, struct hy_error *err)
+			      bool keep_master, bool for_run, struct hy_created *c,
+			      struct hy_error *err)
 {
 	memset(c, 0, sizeof(*c));
 	c->lock_fd = -1;
@@ -339,7 +342,7 @@ int container_create_internal(const struct hy_runtime *rt, const struct hy_creat
 	c->st.status = HY_STATUS_CREATED;
 	c->st.pid = c->pid;
 	c->st.pid_start_time = proc_start_time(c->pid);
-	if ((rc = state_write(rt->root, &c->st, err)) < 0 ||
+	if ((!for_run && (rc = state_write(rt->root, &c->st, err)) < 0) ||
 	    (opts->pid_file && (rc = pidfile_write(opts->pid_file, c->pid, err)) < 0)) {
 		kill_children(c->pid, c->pid);
 		goto fail_cgroup;
@@ -360,7 +363,7 @@ int container_create(const struct hy_runtime *rt, const struct hy_create_opts *o
 		     struct hy_error *err)
 {
 	struct hy_created c;
-	int rc = container_create_internal(rt, opts, false, &c, err);
+	int rc = container_create_internal(rt, opts, false, false, &c, err);
 	if (rc < 0)
 		return rc;
 	created_free(&c);

@@ -186,6 +186,8 @@ static int spawn(const struct hy_runtime *rt, const struct hy_exec_opts *opts,
 		rc = hy_error_errno(err, errno, "fcntl F_DUPFD");
 		goto out;
 	}
+	close(sv[1]); /* it may sit in the range handed to the process */
+	sv[1] = -1;
 	/* Our children are born in the container's pid namespace; we stay where we are. */
 	if (x->ns[HY_NS_PID] >= 0) {
 		if (setns(x->ns[HY_NS_PID], CLONE_NEWPID) < 0) {
@@ -207,8 +209,6 @@ static int spawn(const struct hy_runtime *rt, const struct hy_exec_opts *opts,
 	}
 	close(x->sync);
 	x->sync = -1;
-	close(sv[1]);
-	sv[1] = -1;
 	if (cg && (rc = cgroup_add_pid(cg, (pid_t)pid, err)) < 0) {
 		kill((pid_t)pid, SIGKILL);
 		waitpid((pid_t)pid, NULL, 0);

@@ -25,9 +25,11 @@ struct hy_created {
 };
 
 /* Creates the container; on error nothing is left. With keep_master, a terminal's pty master is
- * kept in c->pty_master instead of needing --console-socket. */
+ * kept in c->pty_master instead of needing --console-socket. With for_run, the "created" state
+ * is not written: run starts at once and writes "running" (one state write, not two). */
 int container_create_internal(const struct hy_runtime *rt, const struct hy_create_opts *opts,
-			      bool keep_master, struct hy_created *c, struct hy_error *err);
+			      bool keep_master, bool for_run, struct hy_created *c,
+			      struct hy_error *err);
 void created_free(struct hy_created *c);
 
 /* Releases the init blocked on exec.fifo; pid guards against a dead init. */

@@ -126,7 +126,7 @@ int container_run(const struct hy_runtime *rt, const struct hy_create_opts *opts
 	sigset_t set, old;
 	if (!detach)
 		container_block_signals(&set, &old);
-	int rc = container_create_internal(rt, opts, !detach, &c, err);
+	int rc = container_create_internal(rt, opts, !detach, true, &c, err);
 	if (rc < 0)
 		goto restore;
 	rc = container_release_init(c.fifo_path, c.pid, err);

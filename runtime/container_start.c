@@ -158,9 +158,10 @@ int container_start(const struct hy_runtime *rt, const char *id, struct hy_error
 		rc = hy_error_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
-	/* Hooks come from the bundle's config: load it only when there may be poststart hooks. */
-	if ((rc = container_load_config(st, &cfg, err)) < 0)
-		cfg = NULL, hy_error_clear(err), rc = 0;
+	/* Poststart hooks come from the bundle's config; a bundle gone since create has none. */
+	struct hy_error ignored;
+	if (container_load_config(st, &cfg, &ignored) < 0)
+		cfg = NULL;
 	if ((rc = container_release_init(fifo, st->pid, err)) < 0)
 		goto out;
 	rc = container_mark_running(rt->root, st, cfg, err);

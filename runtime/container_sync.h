@@ -10,9 +10,8 @@
 
 enum sync_type {
 	SYNC_ERROR = 1,
-	SYNC_USERNS,       /* child -> parent: write my uid/gid maps */
+	SYNC_SETUP,        /* child -> parent: value 1 = write my uid/gid maps; join the cgroup */
 	SYNC_PID,          /* child -> parent: value = the init's pid (when a second fork was needed) */
-	SYNC_CGROUP,       /* child -> parent: put me in the cgroup */
 	SYNC_HOOKS,        /* child -> parent: mounts done, run prestart/createRuntime hooks */
 	SYNC_PTY,          /* child -> parent: fd = the pty master */
 	SYNC_SECCOMP,      /* child -> parent: fd = the seccomp notify fd */

@@ -372,7 +372,6 @@ void linux_child_run(struct linux_child *c)
 		execve(exe, p->args.v, envp);
 		hy_error_errno(err, errno, "exec %s", exe);
 	}
-	(void)host_pid;
 	if (write(fifo, err->msg, strnlen(err->msg, sizeof(err->msg))) < 0)
 		dprintf(STDERR_FILENO, "hyrun: %s\n", err->msg);
 	_exit(127);

@@ -24,8 +24,6 @@
 #include "runtime/namespaces.h"
 #include "runtime/state.h"
 
-#define SYNC_SETUP SYNC_CGROUP
-
 struct linux_child {
 	const struct hy_config *cfg;
 	const struct hy_state *st; /* for the hooks' state JSON (pid filled in by the child) */

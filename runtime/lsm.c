@@ -74,9 +74,9 @@ static int apply_apparmor(const char *profile, struct hy_error *err)
 	if (rc < 0)
 		return rc;
 	if (!apparmor_enabled())
-		return hy_error_set(err, ENOTSUP,
-				    "%s '%.256s' requested but AppArmor is not enabled on this host",
-				    setting, profile);
+		return hy_error_set(
+		    err, ENOTSUP, "%s '%.256s' requested but AppArmor is not enabled on this host",
+		    setting, profile);
 	char text[LABEL_MAX + 8];
 	snprintf(text, sizeof(text), "exec %s", profile);
 	static const char *const paths[] = {"/proc/thread-self/attr/apparmor/exec",
@@ -108,10 +108,11 @@ int lsm_apply_process_labels(const struct hy_process *p, const char *mount_label
 		if ((rc = check_label("linux.mountLabel", mount_label, err)) < 0)
 			return rc;
 		if (!selinux_enabled())
-			return hy_error_set(err, ENOTSUP,
-					    "linux.mountLabel '%.256s' requested but SELinux is not "
-					    "enabled on this host",
-					    mount_label);
+			return hy_error_set(
+			    err, ENOTSUP,
+			    "linux.mountLabel '%.256s' requested but SELinux is not "
+			    "enabled on this host",
+			    mount_label);
 	}
 	if (p && p->apparmor_profile && (rc = apply_apparmor(p->apparmor_profile, err)) < 0)
 		return rc;

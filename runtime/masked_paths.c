@@ -20,8 +20,8 @@
 static int check_path(const char *what, size_t i, const char *p, struct hy_error *err)
 {
 	if (!p || p[0] != '/')
-		return hy_error_set(err, EINVAL, "linux.%s[%zu]: '%s' is not an absolute path", what,
-				    i, p ? p : "");
+		return hy_error_set(err, EINVAL, "linux.%s[%zu]: '%s' is not an absolute path",
+				    what, i, p ? p : "");
 	if (strlen(p) >= 4096)
 		return hy_error_set(err, ENAMETOOLONG, "linux.%s[%zu]: path too long", what, i);
 	return 0;
@@ -79,10 +79,11 @@ static int mask_one(size_t i, const char *p, struct hy_error *err)
 	close(fd);
 	if (rc < 0) {
 		if (!S_ISDIR(st.st_mode) && e == ENOENT)
-			return hy_error_set(err, ENOENT,
-					    "linux.maskedPaths[%zu]: %s: /dev/null is missing in the "
-					    "container",
-					    i, p);
+			return hy_error_set(
+			    err, ENOENT,
+			    "linux.maskedPaths[%zu]: %s: /dev/null is missing in the "
+			    "container",
+			    i, p);
 		return hy_error_errno(err, e, "linux.maskedPaths[%zu]: masking %s", i, p);
 	}
 	return 0;
@@ -110,9 +111,9 @@ static unsigned long kept_flags(unsigned long f)
 	unsigned long out = 0;
 	static const struct {
 		unsigned long st, ms;
-	} map[] = {{ST_NOSUID, MS_NOSUID},         {ST_NODEV, MS_NODEV},
-		   {ST_NOEXEC, MS_NOEXEC},         {ST_SYNCHRONOUS, MS_SYNCHRONOUS},
-		   {ST_MANDLOCK, MS_MANDLOCK},     {ST_NOATIME, MS_NOATIME},
+	} map[] = {{ST_NOSUID, MS_NOSUID},	   {ST_NODEV, MS_NODEV},
+		   {ST_NOEXEC, MS_NOEXEC},	   {ST_SYNCHRONOUS, MS_SYNCHRONOUS},
+		   {ST_MANDLOCK, MS_MANDLOCK},	   {ST_NOATIME, MS_NOATIME},
 		   {ST_NODIRATIME, MS_NODIRATIME}, {ST_RELATIME, MS_RELATIME}};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (f & map[i].st)

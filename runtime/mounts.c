@@ -167,7 +167,6 @@ int mount_opts_parse(const struct hy_strv *options, size_t index, struct mount_o
 			return hy_error_set(err, ENOMEM, "out of memory");
 		}
 	}
-	/* Atime modes are exclusive: the kernel wants MS_NOATIME etc. cleared when another is set. */
 	return 0;
 }
 

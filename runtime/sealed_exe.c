@@ -16,7 +16,7 @@
 
 #include "runtime/security.h"
 
-#define SEALED_ENV "_HYRUN_SEALED_EXE"
+#define SEALED_ENV     "_HYRUN_SEALED_EXE"
 #define REQUIRED_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U
@@ -35,8 +35,8 @@ static bool command_enters_container(const char *cmd)
 /* Global options of cli/main.c that take a separate value. */
 static bool option_takes_value(const char *opt)
 {
-	static const char *const opts[] = {"--root",       "--log",            "--log-format",
-					   "--isolation",  "--image-root",     "--cgroup-manager",
+	static const char *const opts[] = {"--root",	  "--log",	  "--log-format",
+					   "--isolation", "--image-root", "--cgroup-manager",
 					   "--rootless"};
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		if (!strcmp(opt, opts[i]))
@@ -132,6 +132,10 @@ static int sealed_copy(struct hy_error *err)
 	if (fd < 0) {
 		int e = errno;
 		close(src);
+		if (e == EACCES || e == EPERM)
+			return hy_error_errno(err, e,
+					      "sealed binary: memfd_create (is the sysctl "
+					      "vm.memfd_noexec forbidding executable memfds?)");
 		return hy_error_errno(err, e, "sealed binary: memfd_create");
 	}
 	off_t size = loaded_extent(src, st.st_size);

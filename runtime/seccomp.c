@@ -38,8 +38,9 @@ static int resolve_flags(const struct hy_seccomp *s, bool notify, unsigned *out,
 	for (size_t i = 0; i < s->flags.n; i++) {
 		unsigned f = 0;
 		if (!seccomp_flag_lookup(s->flags.v[i], &f))
-			return hy_error_set(err, EINVAL, "linux.seccomp.flags[%zu]: unknown flag '%.64s'",
-					    i, s->flags.v[i]);
+			return hy_error_set(err, EINVAL,
+					    "linux.seccomp.flags[%zu]: unknown flag '%.64s'", i,
+					    s->flags.v[i]);
 		/* Waiting killably only concerns a notify listener; without one the kernel
 		 * refuses the flag, and dropping it changes nothing. */
 		if (f == SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV && !notify)
@@ -86,7 +87,8 @@ static int load_program(const struct hy_seccomp *s, void *insns, size_t len, boo
 					      "linux.seccomp: loading the filter needs "
 					      "noNewPrivileges or CAP_SYS_ADMIN (load it before "
 					      "dropping capabilities)");
-		return hy_error_errno(err, errno, "linux.seccomp: seccomp(SECCOMP_SET_MODE_FILTER)");
+		return hy_error_errno(err, errno,
+				      "linux.seccomp: seccomp(SECCOMP_SET_MODE_FILTER)");
 	}
 	if (notify)
 		*notify_fd = (int)r;

@@ -17,8 +17,8 @@
 #undef seccomp_load
 #include "runtime/seccomp_internal.h"
 
-static int add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, const struct hy_seccomp_syscall *sc,
-		    const char *path, struct hy_error *err)
+static int add_rule(scmp_filter_ctx ctx, uint32_t action, int nr,
+		    const struct hy_seccomp_syscall *sc, const char *path, struct hy_error *err)
 {
 	size_t n = sc->n_args;
 	struct scmp_arg_cmp *cmps = n ? calloc(n, sizeof(*cmps)) : NULL;
@@ -123,22 +123,24 @@ int seccomp_bpf_build(const struct hy_seccomp *s, struct hy_seccomp_bpf *out, st
 	uint32_t def;
 	if (seccomp_action_value(s->default_action, s->has_default_errno_ret, s->default_errno_ret,
 				 &def) < 0)
-		return hy_error_set(err, EINVAL, "linux.seccomp.defaultAction: invalid action '%.64s'",
+		return hy_error_set(err, EINVAL,
+				    "linux.seccomp.defaultAction: invalid action '%.64s'",
 				    s->default_action ? s->default_action : "");
 	scmp_filter_ctx ctx = seccomp_init(def);
 	if (!ctx)
-		return hy_error_set(err, EINVAL,
-				    "linux.seccomp.defaultAction: %s not supported by libseccomp or "
-				    "the kernel",
-				    s->default_action);
+		return hy_error_set(
+		    err, EINVAL,
+		    "linux.seccomp.defaultAction: %s not supported by libseccomp or "
+		    "the kernel",
+		    s->default_action);
 	int rc = 0;
 	for (size_t i = 0; i < s->architectures.n && rc == 0; i++) {
 		uint32_t arch = 0;
 		seccomp_arch_lookup(s->architectures.v[i], &arch);
 		int r = seccomp_arch_add(ctx, arch);
 		if (r < 0 && r != -EEXIST)
-			rc = hy_error_errno(err, -r, "linux.seccomp.architectures[%zu]: adding %s", i,
-					    s->architectures.v[i]);
+			rc = hy_error_errno(err, -r, "linux.seccomp.architectures[%zu]: adding %s",
+					    i, s->architectures.v[i]);
 	}
 	if (rc == 0)
 		rc = add_syscalls(ctx, s, def, &out->uses_notify, err);

@@ -17,13 +17,13 @@
 #include "runtime/seccomp.h"
 #include "runtime/seccomp_internal.h"
 
-#define CACHE_MAGIC "HYBPF002"
+#define CACHE_MAGIC	"HYBPF002"
 #define CACHE_MAX_INSNS 65536u
-#define CACHE_MAX_KEY (4u << 20)
+#define CACHE_MAX_KEY	(4u << 20)
 
 struct cache_header {
 	char magic[8];
-	uint32_t flags;   /* bit 0: uses notify */
+	uint32_t flags; /* bit 0: uses notify */
 	uint32_t n_insns;
 	uint64_t key_len; /* the canonical description follows, then the instructions */
 };
@@ -138,8 +138,8 @@ static bool cache_read(const char *path, const struct key_buf *k, struct hy_secc
 	size_t insn_bytes = 0;
 	bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && trusted(&st) &&
 		  pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
-		  !memcmp(h.magic, CACHE_MAGIC, 8) && h.n_insns > 0 && h.n_insns <= CACHE_MAX_INSNS &&
-		  h.key_len == k->len &&
+		  !memcmp(h.magic, CACHE_MAGIC, 8) && h.n_insns > 0 &&
+		  h.n_insns <= CACHE_MAX_INSNS && h.key_len == k->len &&
 		  (uint64_t)st.st_size == sizeof(h) + h.key_len + (uint64_t)h.n_insns * 8;
 	if (ok) {
 		insn_bytes = (size_t)h.n_insns * 8;
@@ -207,8 +207,8 @@ int seccomp_prepare(struct hy_seccomp *s, const char *cache_dir, struct hy_error
 	if (bpf.len > CACHE_MAX_INSNS) {
 		seccomp_bpf_free(&bpf);
 		free(k.p);
-		return hy_error_set(err, E2BIG, "linux.seccomp: the filter has %zu BPF instructions",
-				    bpf.len);
+		return hy_error_set(err, E2BIG,
+				    "linux.seccomp: the filter has %zu BPF instructions", bpf.len);
 	}
 	s->prepared_bpf = bpf.insns;
 	s->prepared_len = bpf.len;

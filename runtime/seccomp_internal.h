@@ -1,7 +1,8 @@
 /* Shared by runtime/seccomp*.c only (deliberately free of <seccomp.h>: libseccomp declares its
- * own seccomp_load(), which clashes with the one in runtime/seccomp.h): the names the OCI spec uses for seccomp actions, operators,
- * architectures and flags, resolved to libseccomp / kernel values. The parser validates with
- * these tables and the loader uses the same ones, so a config that parses always loads. */
+ * own seccomp_load(), which clashes with the one in runtime/seccomp.h): the names the OCI spec uses
+ * for seccomp actions, operators, architectures and flags, resolved to libseccomp / kernel values.
+ * The parser validates with these tables and the loader uses the same ones, so a config that parses
+ * always loads. */
 #ifndef HYRUN_SECCOMP_INTERNAL_H
 #define HYRUN_SECCOMP_INTERNAL_H
 
@@ -38,7 +39,7 @@ struct hy_error;
 /* The compiled filter: classic BPF instructions (struct sock_filter, 8 bytes each). */
 struct hy_seccomp_bpf {
 	void *insns;
-	size_t len; /* instructions */
+	size_t len;	  /* instructions */
 	bool uses_notify; /* some rule resolved to SCMP_ACT_NOTIFY */
 };
 

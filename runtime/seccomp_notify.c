@@ -123,9 +123,10 @@ int seccomp_send_listener(const struct hy_seccomp *s, int notify_fd, const char 
 				    "linux.seccomp.listenerPath: no seccomp notify fd to send");
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	if (strlen(s->listener_path) >= sizeof(addr.sun_path))
-		return hy_error_set(err, ENAMETOOLONG,
-				    "linux.seccomp.listenerPath: '%s' is too long for a socket path",
-				    s->listener_path);
+		return hy_error_set(
+		    err, ENAMETOOLONG,
+		    "linux.seccomp.listenerPath: '%s' is too long for a socket path",
+		    s->listener_path);
 	memcpy(addr.sun_path, s->listener_path, strlen(s->listener_path) + 1);
 	long long pid = 0;
 	int rc = state_pid(state_json ? state_json : "", &pid, err);

@@ -28,7 +28,8 @@ static int path_error(struct hy_error *err, const char *file, const char *path, 
 }
 
 /* Paths only feed messages, so truncating a very deep one is harmless. */
-static void subpath(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void subpath(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void subpath(char *buf, size_t size, const char *fmt, ...)
 {
 	va_list ap;
@@ -114,9 +115,10 @@ static int parse_args(yajl_val arr, const char *file, const char *path,
 		bool has_index = false, has_value = false;
 		if ((rc = json_get_u64(a, "index", file, p, HY_SECCOMP_ARG_MAX - 1, &index,
 				       &has_index, err)) < 0 ||
-		    (rc = json_get_u64(a, "value", file, p, UINT64_MAX, &value, &has_value, err)) < 0 ||
+		    (rc = json_get_u64(a, "value", file, p, UINT64_MAX, &value, &has_value, err)) <
+			0 ||
 		    (rc = json_get_u64(a, "valueTwo", file, p, UINT64_MAX, &value_two, NULL, err)) <
-			    0 ||
+			0 ||
 		    (rc = json_get_string(a, "op", file, p, &arg->op, err)) < 0)
 			return rc;
 		if (!has_index)
@@ -261,8 +263,8 @@ static int parse_seccomp(yajl_val node, const char *file, const char *path, stru
 	}
 	if (uses_notify(s) && !s->listener_path)
 		return hy_error_set(err, EINVAL,
-				    "%s: %s.listenerPath: required when SCMP_ACT_NOTIFY is used", file,
-				    path);
+				    "%s: %s.listenerPath: required when SCMP_ACT_NOTIFY is used",
+				    file, path);
 	return 0;
 }
 

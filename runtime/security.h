@@ -49,9 +49,22 @@ int userns_write_mappings(pid_t pid, const struct hy_linux *lnx, struct hy_error
 bool userns_map_id(const struct hy_id_mapping *m, size_t n, uint32_t container_id,
 		   uint32_t *host_id);
 
-/* Checks that the rootfs (absolute host path) is usable by the container's root under the
- * mappings: its owner must be mapped, or the error says how to fix it (chown to the host id of
- * container root). No-op when the config has no user namespace. */
+/* Idmapped mounts (mounts[].uidMappings/gidMappings, MOUNT_ATTR_IDMAP): a user namespace fd
+ * carrying the mappings (a short-lived child holds the namespace while the maps are written).
+ * `what` names the setting in messages ("mounts[3]"). Caller closes *userns_fd. */
+int userns_create_mapped_fd(const struct hy_id_mapping *uid, size_t n_uid,
+			    const struct hy_id_mapping *gid, size_t n_gid, const char *what,
+			    int *userns_fd, struct hy_error *err);
+/* Makes the detached mount tree_fd (open_tree(..., OPEN_TREE_CLONE)) idmapped through
+ * userns_fd; recursive applies it to every mount below too. Clear error when the kernel or the
+ * filesystem cannot. */
+int userns_idmap_mount(int tree_fd, int userns_fd, bool recursive, const char *what,
+		       struct hy_error *err);
+
+/* Checks, before the container process is created, that the container's root (host ids of
+ * container uid/gid 0 under the mappings) can enter the rootfs (absolute host path) and every
+ * directory above it; otherwise the error names the directory and how to fix it (chown to the
+ * mapped root, or chmod o+x). No-op without a new user namespace. */
 int userns_check_rootfs_owner(const char *rootfs, const struct hy_linux *lnx, struct hy_error *err);
 
 /* SELinux process label / AppArmor profile for the next execve (and the SELinux mount label

@@ -256,6 +256,10 @@ int serial_create(struct vm *vm, int out_fd, int in_fd, struct hy_error *err)
 	if (rc == 0 && in_fd >= 0 && vm->loop) {
 		rc = event_loop_add(vm->loop, in_fd, EPOLLIN, serial_input, s, err);
 		s->in_registered = rc == 0;
+		if (rc == -EPERM) { /* a regular file or /dev/null: nothing will ever arrive */
+			hy_error_clear(err);
+			rc = 0;
+		}
 	}
 	if (rc < 0) {
 		free(s);

@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "sandbox-vm/vmm/control.h"
@@ -67,6 +70,34 @@ static int open_output(const char *path, int dash_fd, const char *what, int *out
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return hy_error_errno(err, errno, "%s output %s", what, path);
+	*out = fd;
+	return 0;
+}
+
+/* Serial input: "-" = stdin, a Unix socket (we connect to it), or anything open() can read that
+ * epoll accepts (FIFO, tty). */
+static int open_input(const char *path, int *out, struct hy_error *err)
+{
+	int fd;
+	struct stat st;
+	if (!strcmp(path, "-")) {
+		fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
+	} else if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		if (strlen(path) >= sizeof(sa.sun_path))
+			return hy_error_set(err, ENAMETOOLONG, "serial input %s: path too long", path);
+		strcpy(sa.sun_path, path);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			int e = errno;
+			close(fd);
+			return hy_error_errno(err, e, "serial input %s: connect", path);
+		}
+	} else {
+		fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	}
+	if (fd < 0)
+		return hy_error_errno(err, errno, "serial input %s", path);
 	*out = fd;
 	return 0;
 }
@@ -173,12 +204,19 @@ static int build_vm(struct vm *vm, struct hy_error *err)
 	if ((rc = event_loop_create(&vm->loop, err)) < 0)
 		return rc;
 
-	int serial_fd;
+	int serial_fd, serial_in = -1;
 	if ((rc = open_output(cfg->serial_path, 2, "serial", &serial_fd, err)) < 0)
 		return rc;
-	if ((rc = serial_create(vm, serial_fd, -1, err)) < 0) {
+	if (cfg->serial_input && (rc = open_input(cfg->serial_input, &serial_in, err)) < 0) {
 		if (serial_fd >= 0)
 			close(serial_fd);
+		return rc;
+	}
+	if ((rc = serial_create(vm, serial_fd, serial_in, err)) < 0) {
+		if (serial_fd >= 0)
+			close(serial_fd);
+		if (serial_in >= 0)
+			close(serial_in);
 		return rc;
 	}
 	if ((rc = i8042_create(vm, err)) < 0 || (rc = exit_port_create(vm, err)) < 0)

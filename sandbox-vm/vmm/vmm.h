@@ -39,6 +39,8 @@ struct vmm_config {
 	const char *serial_path;  /* 8250 output (kernel log): "-" = stderr, path = file, NULL = discard */
 	const char *control_socket; /* pause/resume requests; NULL = none */
 	bool debug;
+	/* 8250 input: "-" = stdin, a Unix socket path (connected to) or a FIFO/tty path; NULL = none */
+	const char *serial_input;
 };
 
 /* Boots the VM and runs it until the guest powers off or resets. *exit_code is what the guest

@@ -336,3 +336,18 @@ assert_no_state() {
 	run hy delete --force "$ID"
 	assert_success
 }
+
+@test "a relative --root names the same directory from anywhere" {
+	make_bundle "$WORK/b" sleep 30
+	mkdir -p "$WORK/elsewhere"
+	(cd "$WORK" && "$HYRUN" --root rel create --bundle b "$ID" </dev/null >"$WORK/create.log" 2>&1)
+	run "$HYRUN" --root "$WORK/rel" list -q
+	assert_output "$ID"
+	run "$HYRUN" --root "$WORK/rel" state "$ID"
+	assert_success
+	echo "$output" | jq -e --arg b "$WORK/b" '.bundle == $b and .status == "created"'
+	run "$HYRUN" --root "$WORK/rel" delete --force "$ID"
+	assert_success
+	run "$HYRUN" --root "$WORK/rel" list -q
+	assert_output ""
+}

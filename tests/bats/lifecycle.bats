@@ -405,6 +405,26 @@ recvtty() {
 	assert_nothing_left "$ID"
 }
 
+@test "exec: joins the user namespace first, then runs as the asked user" {
+	chmod 755 "$WORK"
+	make_bundle "$B" sleep 60
+	bundle_jq "$B" '.linux.namespaces += [{"type": "user"}]
+	  | .linux.uidMappings = [{"containerID": 0, "hostID": 300000, "size": 65536}]
+	  | .linux.gidMappings = [{"containerID": 0, "hostID": 300000, "size": 65536}]'
+	hy run -d -b "$B" "$ID"
+	local pid
+	pid=$(pid_of "$ID")
+	run hy exec "$ID" sh -c 'id -u; readlink /proc/self/ns/user; cat /proc/self/uid_map'
+	assert_success
+	assert_line --index 0 0
+	assert_line --index 1 "$(readlink /proc/$pid/ns/user)"
+	assert_line --index 2 --regexp '^ +0 +300000 +65536$'
+	run hy exec --user 1000:1000 "$ID" id -u
+	assert_output 1000
+	hy delete --force "$ID"
+	assert_nothing_left "$ID"
+}
+
 @test "hooks: all six kinds run in the spec's order with the state on stdin" {
 	bundle_out sh -c 'echo process >>/out/log'
 	local k

@@ -246,3 +246,23 @@ status_field() {
 	kill -KILL "$pid"
 	hy delete --force "$ID"
 }
+
+@test "rootless: an unprivileged user runs a container with a user namespace of its own ids" {
+	skip "rootless create fails creating the v1 cgroup ('creating cgroup /sys/fs/cgroup/cpu/hyrun/ID: Permission denied'); cgroups must be skipped when rootless and linux.resources is absent (core2/cgroups)"
+	getent passwd 1000 >/dev/null || skip "no user 1000 on this host"
+	make_bundle "$B" sh -c 'id; cat /proc/self/uid_map'
+	bundle_jq "$B" 'del(.linux.resources) | .linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 1000, "size": 1}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 1000, "size": 1}]
+		| .mounts |= map(select(.destination != "/sys"))'
+	local d=$B
+	while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
+	chown -R 1000:1000 "$B"
+	root=$(mktemp -d /tmp/hyrun-rootless.XXXXXX)
+	chown 1000:1000 "$root"
+	run setpriv --reuid 1000 --regid 1000 --clear-groups "$HYRUN" --root "$root" run -b "$B" "$ID"
+	rm -rf "$root"
+	assert_success
+	assert_line "uid=0(root) gid=0(root)"
+	assert_line --regexp '^ +0 +1000 +1$'
+}

@@ -39,11 +39,13 @@ static void test_validate(void)
 	c.permitted = (struct hy_strv){0};
 	c.ambient = strv(lower);
 	CHECK(caps_validate(&c, "process.capabilities", &err) < 0);
-	CHECK_STR_CONTAINS(err.msg, "process.capabilities.ambient[0]: unknown capability 'cap_chown'");
+	CHECK_STR_CONTAINS(err.msg,
+			   "process.capabilities.ambient[0]: unknown capability 'cap_chown'");
 	c.ambient = (struct hy_strv){0};
 	c.inheritable = strv(noprefix);
 	CHECK(caps_validate(&c, "process.capabilities", &err) < 0);
-	CHECK_STR_CONTAINS(err.msg, "process.capabilities.inheritable[0]: unknown capability 'CHOWN'");
+	CHECK_STR_CONTAINS(err.msg,
+			   "process.capabilities.inheritable[0]: unknown capability 'CHOWN'");
 }
 
 static void test_add_names(void)
@@ -100,7 +102,8 @@ static int child_apply_as_root(void)
 		fprintf(stderr, "  caps_apply: %s\n", err.msg);
 		return 1;
 	}
-	if (status_caps("CapBnd") != (BIT(C_CHOWN) | BIT(C_KILL) | BIT(C_NET_BIND) | BIT(C_NET_RAW)))
+	if (status_caps("CapBnd") !=
+	    (BIT(C_CHOWN) | BIT(C_KILL) | BIT(C_NET_BIND) | BIT(C_NET_RAW)))
 		return 2;
 	if (status_caps("CapEff") != (BIT(C_KILL) | BIT(C_NET_BIND)))
 		return 3;
@@ -143,23 +146,23 @@ static int child_drop_all(void)
 	if (caps_apply(NULL, &err) < 0)
 		return 1;
 	return status_caps("CapEff") == 0 && status_caps("CapBnd") == 0 &&
-			       status_caps("CapPrm") == 0 && status_caps("CapAmb") == 0
-		       ? 0
-		       : 2;
+		       status_caps("CapPrm") == 0 && status_caps("CapAmb") == 0
+		   ? 0
+		   : 2;
 }
 
 static int child_effective_not_permitted(void)
 {
 	char *eff[] = {"CAP_SYS_ADMIN", NULL};
 	char *prm[] = {"CAP_CHOWN", NULL};
-	struct hy_capabilities c = {.bounding = strv(eff), .effective = strv(eff),
-				    .permitted = strv(prm)};
+	struct hy_capabilities c = {
+	    .bounding = strv(eff), .effective = strv(eff), .permitted = strv(prm)};
 	struct hy_error err = {0};
 	int rc = caps_apply(&c, &err);
 	return rc < 0 && strstr(err.msg, "effective set has capabilities that are not in the "
 					 "permitted set")
-		       ? 0
-		       : 1;
+		   ? 0
+		   : 1;
 }
 
 static int in_child(int (*fn)(void))

@@ -20,8 +20,8 @@ static int child_main(int argc, char **argv)
 		fprintf(stderr, "  ensure: %s\n", err.msg);
 		return 20;
 	}
-	bool enters = !strcmp(argv[3], "run") || !strcmp(argv[3], "create") ||
-		      !strcmp(argv[3], "exec");
+	bool enters =
+	    !strcmp(argv[3], "run") || !strcmp(argv[3], "create") || !strcmp(argv[3], "exec");
 	if (security_running_sealed() != enters)
 		return 21;
 	if (strcmp(argv[4], "marker"))

@@ -59,9 +59,10 @@ static void test_parse_errors(void)
 		     "linux.seccomp.defaultErrnoRet: expected integer between 0 and 65535");
 	expect_error("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":65536}",
 		     "linux.seccomp.defaultErrnoRet: expected integer between 0 and 65535");
-	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_X86_64\","
-		     "\"SCMP_ARCH_VAX\"]}",
-		     "linux.seccomp.architectures[1]: unknown architecture 'SCMP_ARCH_VAX'");
+	expect_error(
+	    "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_X86_64\","
+	    "\"SCMP_ARCH_VAX\"]}",
+	    "linux.seccomp.architectures[1]: unknown architecture 'SCMP_ARCH_VAX'");
 	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":\"x\"}",
 		     "linux.seccomp.architectures: expected array");
 	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[\"SECCOMP_FILTER_FLAG_X\"]}",
@@ -80,10 +81,11 @@ static void test_parse_errors(void)
 		     "linux.seccomp.syscalls[0].names[1]: invalid syscall name 'Bad Name'");
 	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"]}]}",
 		     "linux.seccomp.syscalls[0].action: required");
-	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],"
-		     "\"action\":\"SCMP_ACT_KILL\",\"errnoRet\":1}]}",
-		     "linux.seccomp.syscalls[0].errnoRet: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take "
-		     "an errno, not SCMP_ACT_KILL");
+	expect_error(
+	    "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],"
+	    "\"action\":\"SCMP_ACT_KILL\",\"errnoRet\":1}]}",
+	    "linux.seccomp.syscalls[0].errnoRet: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take "
+	    "an errno, not SCMP_ACT_KILL");
 	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],"
 		     "\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":6,\"value\":1,\"op\":"
 		     "\"SCMP_CMP_EQ\"}]}]}",
@@ -92,9 +94,10 @@ static void test_parse_errors(void)
 		     "\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":0,\"value\":1,\"op\":"
 		     "\"SCMP_CMP_APPROX\"}]}]}",
 		     "linux.seccomp.syscalls[0].args[0].op: unknown operator 'SCMP_CMP_APPROX'");
-	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],"
-		     "\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":0,\"op\":\"SCMP_CMP_EQ\"}]}]}",
-		     "linux.seccomp.syscalls[0].args[0].value: required");
+	expect_error(
+	    "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],"
+	    "\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":0,\"op\":\"SCMP_CMP_EQ\"}]}]}",
+	    "linux.seccomp.syscalls[0].args[0].value: required");
 	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],"
 		     "\"action\":\"SCMP_ACT_NOTIFY\"}]}",
 		     "linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used");
@@ -104,14 +107,15 @@ static void test_parse_ok(void)
 {
 	struct hy_seccomp *s = NULL;
 	struct hy_error err = {0};
-	int rc = parse("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":38,"
-		       "\"architectures\":[\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_X86\"],"
-		       "\"flags\":[\"SECCOMP_FILTER_FLAG_LOG\"],\"listenerPath\":\"/run/l.sock\","
-		       "\"listenerMetadata\":\"meta\",\"syscalls\":[{\"names\":[\"read\",\"write\"],"
-		       "\"action\":\"SCMP_ACT_ALLOW\"},{\"names\":[\"ioctl\"],\"action\":"
-		       "\"SCMP_ACT_NOTIFY\",\"args\":[{\"index\":1,\"value\":18446744073709551615,"
-		       "\"valueTwo\":7,\"op\":\"SCMP_CMP_MASKED_EQ\"}]}]}",
-		       &s, &err);
+	int rc =
+	    parse("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":38,"
+		  "\"architectures\":[\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_X86\"],"
+		  "\"flags\":[\"SECCOMP_FILTER_FLAG_LOG\"],\"listenerPath\":\"/run/l.sock\","
+		  "\"listenerMetadata\":\"meta\",\"syscalls\":[{\"names\":[\"read\",\"write\"],"
+		  "\"action\":\"SCMP_ACT_ALLOW\"},{\"names\":[\"ioctl\"],\"action\":"
+		  "\"SCMP_ACT_NOTIFY\",\"args\":[{\"index\":1,\"value\":18446744073709551615,"
+		  "\"valueTwo\":7,\"op\":\"SCMP_CMP_MASKED_EQ\"}]}]}",
+		  &s, &err);
 	CHECK(rc == 0);
 	if (rc < 0) {
 		fprintf(stderr, "  %s\n", err.msg);
@@ -225,18 +229,22 @@ static void test_operators(void)
 		const char *value;
 		int expect;
 	} cases[] = {
-		{"SCMP_CMP_EQ", "2", 0x2},  {"SCMP_CMP_NE", "2", 0xd},
-		{"SCMP_CMP_LT", "2", 0x1},  {"SCMP_CMP_LE", "2", 0x3},
-		{"SCMP_CMP_GE", "2", 0xe},  {"SCMP_CMP_GT", "2", 0xc},
-		{"SCMP_CMP_MASKED_EQ", "3,\"valueTwo\":2", 0xa},
+	    {"SCMP_CMP_EQ", "2", 0x2},
+	    {"SCMP_CMP_NE", "2", 0xd},
+	    {"SCMP_CMP_LT", "2", 0x1},
+	    {"SCMP_CMP_LE", "2", 0x3},
+	    {"SCMP_CMP_GE", "2", 0xe},
+	    {"SCMP_CMP_GT", "2", 0xc},
+	    {"SCMP_CMP_MASKED_EQ", "3,\"valueTwo\":2", 0xa},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char json[512];
-		snprintf(json, sizeof(json),
-			 "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"umask\"],"
-			 "\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":77,\"args\":[{\"index\":0,"
-			 "\"value\":%s,\"op\":\"%s\"}]}]}",
-			 cases[i].value, cases[i].op);
+		snprintf(
+		    json, sizeof(json),
+		    "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"umask\"],"
+		    "\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":77,\"args\":[{\"index\":0,"
+		    "\"value\":%s,\"op\":\"%s\"}]}]}",
+		    cases[i].value, cases[i].op);
 		int got = in_filtered_child(json, umask_matches);
 		CHECK(got == cases[i].expect);
 		if (got != cases[i].expect)
@@ -245,10 +253,10 @@ static void test_operators(void)
 	}
 	/* Two comparisons of one argument: any of them matches (runc's reading). */
 	int got = in_filtered_child(
-		"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"umask\"],"
-		"\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":77,\"args\":[{\"index\":0,\"value\":1,"
-		"\"op\":\"SCMP_CMP_EQ\"},{\"index\":0,\"value\":3,\"op\":\"SCMP_CMP_EQ\"}]}]}",
-		umask_matches);
+	    "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"umask\"],"
+	    "\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":77,\"args\":[{\"index\":0,\"value\":1,"
+	    "\"op\":\"SCMP_CMP_EQ\"},{\"index\":0,\"value\":3,\"op\":\"SCMP_CMP_EQ\"}]}]}",
+	    umask_matches);
 	CHECK(got == 0x5);
 }
 
@@ -260,23 +268,27 @@ static void test_actions(void)
 				"\"SCMP_ACT_ERRNO\",\"errnoRet\":38}]}",
 				mkdir_gives_enosys) == 0);
 	/* defaultErrnoRet */
-	CHECK(in_filtered_child("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":38,"
-				"\"syscalls\":[{\"names\":[\"exit\",\"exit_group\",\"brk\",\"mmap\","
-				"\"munmap\",\"mprotect\",\"madvise\",\"fstat\",\"newfstatat\","
-				"\"write\",\"read\",\"openat\",\"close\",\"sigaltstack\","
-				"\"rt_sigaction\",\"rt_sigprocmask\",\"getpid\",\"gettid\","
-				"\"tgkill\",\"prctl\",\"futex\",\"sched_yield\"],\"action\":"
-				"\"SCMP_ACT_ALLOW\"}]}",
-				mkdir_gives_enosys) == 0);
+	CHECK(
+	    in_filtered_child("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":38,"
+			      "\"syscalls\":[{\"names\":[\"exit\",\"exit_group\",\"brk\",\"mmap\","
+			      "\"munmap\",\"mprotect\",\"madvise\",\"fstat\",\"newfstatat\","
+			      "\"write\",\"read\",\"openat\",\"close\",\"sigaltstack\","
+			      "\"rt_sigaction\",\"rt_sigprocmask\",\"getpid\",\"gettid\","
+			      "\"tgkill\",\"prctl\",\"futex\",\"sched_yield\"],\"action\":"
+			      "\"SCMP_ACT_ALLOW\"}]}",
+			      mkdir_gives_enosys) == 0);
 	static const struct {
 		const char *action;
 		int status;
 	} kills[] = {
-		{"SCMP_ACT_KILL_PROCESS", 128 + SIGSYS}, {"SCMP_ACT_KILL", 128 + SIGSYS},
-		{"SCMP_ACT_KILL_THREAD", 128 + SIGSYS},  {"SCMP_ACT_TRAP", 128 + SIGSYS},
-		{"SCMP_ACT_LOG", 0},                     {"SCMP_ACT_ALLOW", 0},
-		/* No tracer: the kernel fails the syscall with ENOSYS and the process lives. */
-		{"SCMP_ACT_TRACE", 0},
+	    {"SCMP_ACT_KILL_PROCESS", 128 + SIGSYS},
+	    {"SCMP_ACT_KILL", 128 + SIGSYS},
+	    {"SCMP_ACT_KILL_THREAD", 128 + SIGSYS},
+	    {"SCMP_ACT_TRAP", 128 + SIGSYS},
+	    {"SCMP_ACT_LOG", 0},
+	    {"SCMP_ACT_ALLOW", 0},
+	    /* No tracer: the kernel fails the syscall with ENOSYS and the process lives. */
+	    {"SCMP_ACT_TRACE", 0},
 	};
 	for (size_t i = 0; i < sizeof(kills) / sizeof(kills[0]); i++) {
 		char json[256];
@@ -294,11 +306,12 @@ static void test_actions(void)
 
 static void test_flags(void)
 {
-	CHECK(in_filtered_child("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":["
-				"\"SECCOMP_FILTER_FLAG_LOG\",\"SECCOMP_FILTER_FLAG_SPEC_ALLOW\","
-				"\"SECCOMP_FILTER_FLAG_TSYNC\"],\"syscalls\":[{\"names\":[\"mkdir\"],"
-				"\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":38}]}",
-				mkdir_gives_enosys) == 0);
+	CHECK(
+	    in_filtered_child("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":["
+			      "\"SECCOMP_FILTER_FLAG_LOG\",\"SECCOMP_FILTER_FLAG_SPEC_ALLOW\","
+			      "\"SECCOMP_FILTER_FLAG_TSYNC\"],\"syscalls\":[{\"names\":[\"mkdir\"],"
+			      "\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":38}]}",
+			      mkdir_gives_enosys) == 0);
 }
 
 static void test_default_profile(void)
@@ -340,8 +353,9 @@ static void test_notify_listener(void)
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_load(s, &fd, &err) < 0 ||
 		    fd < 0)
 			_exit(10);
-		if (seccomp_send_listener(s, fd, "{\"ociVersion\":\"1.2.0\",\"id\":\"nt\","
-						 "\"status\":\"creating\",\"pid\":4242}",
+		if (seccomp_send_listener(s, fd,
+					  "{\"ociVersion\":\"1.2.0\",\"id\":\"nt\","
+					  "\"status\":\"creating\",\"pid\":4242}",
 					  &err) < 0)
 			_exit(11);
 		close(fd);
@@ -355,7 +369,9 @@ static void test_notify_listener(void)
 		struct cmsghdr align;
 	} cbuf;
 	struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf) - 1};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.b,
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf.b,
 			    .msg_controllen = sizeof(cbuf.b)};
 	ssize_t n = recvmsg(conn, &mh, MSG_CMSG_CLOEXEC);
 	CHECK(n > 0);
@@ -373,15 +389,14 @@ static void test_notify_listener(void)
 	CHECK(nfd >= 0);
 	yajl_val v = yajl_tree_parse(buf, NULL, 0);
 	CHECK(v != NULL);
-	const char *kmeta[] = {"metadata", NULL}, *kfd[] = {"fds", NULL},
-		   *kpid[] = {"pid", NULL}, *kid[] = {"state", "id", NULL};
+	const char *kmeta[] = {"metadata", NULL}, *kfd[] = {"fds", NULL}, *kpid[] = {"pid", NULL},
+		   *kid[] = {"state", "id", NULL};
 	yajl_val meta = yajl_tree_get(v, kmeta, yajl_t_string);
 	yajl_val fds = yajl_tree_get(v, kfd, yajl_t_array);
 	yajl_val jpid = yajl_tree_get(v, kpid, yajl_t_number);
 	yajl_val id = yajl_tree_get(v, kid, yajl_t_string);
 	CHECK(meta && YAJL_IS_STRING(meta) && !strcmp(meta->u.string, "MKNOD=/dev/null"));
-	CHECK(fds && fds->u.array.len == 1 &&
-	      YAJL_IS_STRING(fds->u.array.values[0]) &&
+	CHECK(fds && fds->u.array.len == 1 && YAJL_IS_STRING(fds->u.array.values[0]) &&
 	      !strcmp(fds->u.array.values[0]->u.string, "seccompFd"));
 	CHECK(jpid && YAJL_GET_INTEGER(jpid) == 4242);
 	CHECK(id && YAJL_IS_STRING(id) && !strcmp(id->u.string, "nt"));
@@ -444,7 +459,9 @@ static void test_prepare_cache(void)
 		uint16_t code;
 		uint8_t jt, jf;
 		uint32_t k;
-	} insn[4] = {{0x20, 0, 0, 0}, {0x15, 0, 1, SYS_mkdir}, {0x06, 0, 0, 0x00050063},
+	} insn[4] = {{0x20, 0, 0, 0},
+		     {0x15, 0, 1, SYS_mkdir},
+		     {0x06, 0, 0, 0x00050063},
 		     {0x06, 0, 0, 0x7fff0000}};
 	FILE *f = fopen(entry, "r+");
 	CHECK(f && fread(&head, sizeof(head), 1, f) == 1);
@@ -454,7 +471,8 @@ static void test_prepare_cache(void)
 		head.n = 4;
 		rewind(f);
 		CHECK(ftruncate(fileno(f), 0) == 0);
-		CHECK(fwrite(&head, sizeof(head), 1, f) == 1 && fwrite(key, head.key_len, 1, f) == 1 &&
+		CHECK(fwrite(&head, sizeof(head), 1, f) == 1 &&
+		      fwrite(key, head.key_len, 1, f) == 1 &&
 		      fwrite(insn, sizeof(insn), 1, f) == 1);
 		free(key);
 		fclose(f);

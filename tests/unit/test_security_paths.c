@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -67,9 +68,8 @@ static int child_paths(void)
 		return 8; /* read-only, still readable */
 	close(fd);
 	struct statvfs sv;
-	if (statvfs(ro, &sv) < 0 ||
-	    (sv.f_flag & (ST_RDONLY | ST_NOSUID | ST_NODEV | ST_NOEXEC)) !=
-		    (ST_RDONLY | ST_NOSUID | ST_NODEV | ST_NOEXEC))
+	if (statvfs(ro, &sv) < 0 || (sv.f_flag & (ST_RDONLY | ST_NOSUID | ST_NODEV | ST_NOEXEC)) !=
+					(ST_RDONLY | ST_NOSUID | ST_NODEV | ST_NOEXEC))
 		return 9;
 	char *relative[] = {"proc/kcore"};
 	struct hy_strv bad = {relative, 1};
@@ -157,8 +157,8 @@ static void test_write_mappings(void)
 	char c;
 	CHECK(read(done[0], &c, 1) == 1);
 	struct hy_id_mapping uid[] = {{0, 0, 1}}, gid[] = {{0, 0, 1}};
-	struct hy_linux lnx = {.uid_mappings = uid, .n_uid_mappings = 1, .gid_mappings = gid,
-			       .n_gid_mappings = 1};
+	struct hy_linux lnx = {
+	    .uid_mappings = uid, .n_uid_mappings = 1, .gid_mappings = gid, .n_gid_mappings = 1};
 	struct hy_error err = {0};
 	int rc = userns_write_mappings(pid, &lnx, &err);
 	CHECK(rc == 0);
@@ -210,8 +210,8 @@ static int child_unprivileged_maps(void)
 		return 3;
 	struct hy_error err = {0};
 	struct hy_id_mapping wide[] = {{0, 100000, 65536}}, own[] = {{0, 1000, 1}};
-	struct hy_linux lnx = {.uid_mappings = wide, .n_uid_mappings = 1, .gid_mappings = own,
-			       .n_gid_mappings = 1};
+	struct hy_linux lnx = {
+	    .uid_mappings = wide, .n_uid_mappings = 1, .gid_mappings = own, .n_gid_mappings = 1};
 	int rc = userns_write_mappings(pid, &lnx, &err);
 	int result = 0;
 	if (rc == 0 || !strstr(err.msg, "linux.uidMappings:") || !strstr(err.msg, "newuidmap")) {
@@ -240,6 +240,67 @@ static void test_unprivileged_maps(void)
 		fprintf(stderr, "  child_unprivileged_maps: %d\n", rc);
 }
 
+/* An idmapped bind mount shows a file owned by uid 0 on disk as owned by the host uid that
+ * container root maps to. */
+static char idmap_dir[] = "/tmp/hyrun-idmap-XXXXXX";
+
+static int child_idmap(void)
+{
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return 1;
+	char src[128], dst[128], file[160];
+	snprintf(src, sizeof(src), "%s/src", idmap_dir);
+	snprintf(dst, sizeof(dst), "%s/dst", idmap_dir);
+	snprintf(file, sizeof(file), "%s/dst/owned-by-0", idmap_dir);
+	struct hy_id_mapping map[] = {{0, 100000, 65536}};
+	struct hy_error err = {0};
+	int userns = -1;
+	if (userns_create_mapped_fd(map, 1, map, 1, "mounts[0]", &userns, &err) < 0) {
+		fprintf(stderr, "  %s\n", err.msg);
+		return 2;
+	}
+	int tree = (int)syscall(SYS_open_tree, AT_FDCWD, src, 1 /* OPEN_TREE_CLONE */ | O_CLOEXEC);
+	if (tree < 0)
+		return 3;
+	if (userns_idmap_mount(tree, userns, false, "mounts[0]", &err) < 0) {
+		fprintf(stderr, "  %s\n", err.msg);
+		return 4;
+	}
+	if (syscall(SYS_move_mount, tree, "", AT_FDCWD, dst, 4 /* MOVE_MOUNT_F_EMPTY_PATH */) < 0)
+		return 5;
+	struct stat st;
+	if (stat(file, &st) < 0)
+		return 6;
+	return st.st_uid == 100000 && st.st_gid == 100000 ? 0 : 7;
+}
+
+static void test_idmap_mount(void)
+{
+	if (!mkdtemp(idmap_dir)) {
+		CHECK(0);
+		return;
+	}
+	char p[200];
+	snprintf(p, sizeof(p), "%s/src", idmap_dir);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/dst", idmap_dir);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/src", idmap_dir);
+	write_file(p, "owned-by-0", "x");
+	int rc = run_child(child_idmap);
+	CHECK(rc == 0);
+	if (rc)
+		fprintf(stderr, "  child_idmap: %d\n", rc);
+	struct hy_error err = {0};
+	int fd = -1;
+	struct hy_id_mapping bad[] = {{0, 0, 0}};
+	CHECK(userns_create_mapped_fd(bad, 1, bad, 1, "mounts[2]", &fd, &err) < 0 && fd == -1);
+	CHECK_STR_CONTAINS(err.msg, "mounts[2].uidMappings[0].size: must not be 0");
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", idmap_dir);
+	CHECK(system(cmd) == 0);
+}
+
 static void test_rootfs_owner(void)
 {
 	char dir[] = "/tmp/hyrun-owner-XXXXXX";
@@ -248,8 +309,8 @@ static void test_rootfs_owner(void)
 		return;
 	}
 	struct hy_id_mapping map[] = {{0, 100000, 65536}};
-	struct hy_linux lnx = {.uid_mappings = map, .n_uid_mappings = 1, .gid_mappings = map,
-			       .n_gid_mappings = 1};
+	struct hy_linux lnx = {
+	    .uid_mappings = map, .n_uid_mappings = 1, .gid_mappings = map, .n_gid_mappings = 1};
 	lnx.namespaces[HY_NS_USER].present = true;
 	struct hy_error err = {0};
 	CHECK(chmod(dir, 0700) == 0); /* owned by host root, unmapped, not searchable */
@@ -259,9 +320,22 @@ static void test_rootfs_owner(void)
 	CHECK(userns_check_rootfs_owner(dir, &lnx, &err) == 0);
 	CHECK(chown(dir, 0, 0) == 0 && chmod(dir, 0755) == 0);
 	CHECK(userns_check_rootfs_owner(dir, &lnx, &err) == 0);
+	/* A rootfs the container owns, below a directory it cannot enter: the parent is named. */
+	char rootfs[64];
+	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", dir);
+	CHECK(mkdir(rootfs, 0755) == 0 && chown(rootfs, 100000, 100000) == 0);
+	CHECK(chmod(dir, 0700) == 0);
+	CHECK(userns_check_rootfs_owner(rootfs, &lnx, &err) == -EACCES);
+	char expect[96];
+	snprintf(expect, sizeof(expect), "root.path: %s is owned by host uid 0 gid 0 (mode 0700)",
+		 dir);
+	CHECK_STR_CONTAINS(err.msg, expect);
+	CHECK(chmod(dir, 0711) == 0);
+	CHECK(userns_check_rootfs_owner(rootfs, &lnx, &err) == 0);
 	lnx.namespaces[HY_NS_USER].present = false;
 	CHECK(chmod(dir, 0700) == 0);
-	CHECK(userns_check_rootfs_owner(dir, &lnx, &err) == 0);
+	CHECK(userns_check_rootfs_owner(rootfs, &lnx, &err) == 0);
+	rmdir(rootfs);
 	rmdir(dir);
 }
 
@@ -285,13 +359,15 @@ static void test_lsm(void)
 	if (access("/sys/fs/selinux/enforce", F_OK) != 0) {
 		p.selinux_label = "system_u:system_r:container_t:s0";
 		CHECK(lsm_apply_process_labels(&p, NULL, &err) == -ENOTSUP);
-		CHECK_STR_CONTAINS(err.msg, "process.selinuxLabel 'system_u:system_r:container_t:s0' "
-					    "requested but SELinux is not enabled on this host");
+		CHECK_STR_CONTAINS(err.msg,
+				   "process.selinuxLabel 'system_u:system_r:container_t:s0' "
+				   "requested but SELinux is not enabled on this host");
 		p.selinux_label = NULL;
 		CHECK(lsm_apply_process_labels(&p, "system_u:object_r:container_file_t:s0", &err) ==
 		      -ENOTSUP);
-		CHECK_STR_CONTAINS(err.msg, "linux.mountLabel 'system_u:object_r:container_file_t:s0' "
-					    "requested but SELinux is not enabled");
+		CHECK_STR_CONTAINS(err.msg,
+				   "linux.mountLabel 'system_u:object_r:container_file_t:s0' "
+				   "requested but SELinux is not enabled");
 	}
 }
 
@@ -306,6 +382,7 @@ int main(void)
 	test_paths();
 	test_write_mappings();
 	test_unprivileged_maps();
+	test_idmap_mount();
 	test_rootfs_owner();
 	return UNIT_DONE();
 }

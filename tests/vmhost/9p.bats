@@ -12,7 +12,7 @@ HYRUN=${HYRUN:-$VMHOST_TOP/build/hyrun}
 # A busybox root for the guest, plus a sentinel directory next to it that must stay untouched.
 make_root() {
 	local root=$1 a
-	mkdir -p "$root"/{bin,etc,proc,sys,dev,tmp}
+	mkdir -p "$root"/{bin,etc,proc,sys,dev}
 	cp /bin/busybox "$root/bin/busybox"
 	for a in $(/bin/busybox --list); do
 		[ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"
@@ -22,12 +22,13 @@ make_root() {
 
 setup_file() {
 	[ -c /dev/kvm ] || { echo "no /dev/kvm: run through tests/vmhost/run" >&2; return 1; }
-	[ -f "$GUEST_DIR/vmlinux" ] || { echo "$GUEST_DIR/vmlinux missing: make guest" >&2; return 1; }
-	guest_initrd "$BATS_FILE_TMPDIR/initrd.cpio"
+	for f in "$GUEST_DIR/vmlinux" "$GUEST_INITRD"; do
+		[ -f "$f" ] || { echo "$f missing: make guest" >&2; return 1; }
+	done
 	# Only while the VMM cannot boot a guest at all are these tests skipped; a boot that works
 	# without --share and fails with it is a failure of this part.
 	if ! timeout -k 5 120 "$HYRUN" vm run --kernel "$GUEST_DIR/vmlinux" \
-		--initrd "$BATS_FILE_TMPDIR/initrd.cpio" -- true >/dev/null 2>&1; then
+		--initrd "$GUEST_INITRD" -- true </dev/null >/dev/null 2>&1; then
 		skip "hyrun vm run cannot boot a guest yet (probe without --share failed)"
 	fi
 }
@@ -48,8 +49,8 @@ guest() {
 	printf '%s\n' "$1" >"$ROOT/test.sh"
 	local rc=0
 	timeout -k 5 180 "$HYRUN" vm run --kernel "$GUEST_DIR/vmlinux" \
-		--initrd "$BATS_FILE_TMPDIR/initrd.cpio" --share "$ROOT" -- sh /test.sh \
-		>"$BATS_TEST_TMPDIR/out" 2>&1 || rc=$?
+		--initrd "$GUEST_INITRD" --share "$ROOT" -- sh /test.sh \
+		</dev/null >"$BATS_TEST_TMPDIR/out" 2>&1 || rc=$?
 	tr -d '\r' <"$BATS_TEST_TMPDIR/out"
 	return $rc
 }

@@ -105,7 +105,7 @@ vm() {
 	mkfifo "$in"
 	vm --console - -- sh -c 'echo ready; read -r line; echo got:$line' <"$in" >"$out" 2>&1 &
 	local pid=$!
-	exec 3>"$in"
+	exec 3<>"$in" # read-write: never blocks, even if the VMM failed to start
 	for _ in $(seq 500); do grep -q '^ready' "$out" && break; sleep 0.2; done
 	echo typed-on-the-host >&3
 	exec 3>&-
