@@ -107,6 +107,24 @@ static int handle_pty(const struct hy_create_opts *opts, bool keep_master, int f
 	return 0;
 }
 
+/* uid/gid maps, cgroup, resources for the first stage; then the child may go on. */
+static int setup_child(int sock, pid_t stage1, bool maps, struct hy_created *c,
+		       struct hy_error *err)
+{
+	const struct hy_config *cfg = c->cfg;
+	int rc;
+	if (maps && (rc = userns_write_mappings(stage1, &cfg->linux_, err)) < 0)
+		return rc;
+	if ((rc = cgroup_add_pid(c->cg, stage1, err)) < 0)
+		return rc;
+	if (cfg->linux_.resources &&
+	    (rc = cgroup_apply_resources(c->cg, cfg->linux_.resources, err)) < 0)
+		return hy_error_prefix(err, "linux.resources");
+	/* A child that already failed has its error queued for parent_sync: no error here. */
+	sync_send(sock, SYNC_ACK, stage1, NULL, -1);
+	return 0;
+}
+
 /* The parent's side of the protocol, until the init says it is ready. */
 static int parent_sync(const struct hy_create_opts *opts, bool keep_master, int sock,
 		       pid_t stage1, struct hy_created *c, struct hy_error *err)
@@ -125,15 +143,8 @@ static int parent_sync(const struct hy_create_opts *opts, bool keep_master, int 
 		case SYNC_ERROR:
 			return hy_error_set(err, m.code, "%s", m.text);
 		case SYNC_SETUP:
-			if (m.value && (rc = userns_write_mappings(stage1, &cfg->linux_, err)) < 0)
+			if ((rc = setup_child(sock, stage1, m.value, c, err)) < 0)
 				return rc;
-			if ((rc = cgroup_add_pid(c->cg, stage1, err)) < 0)
-				return rc;
-			if (cfg->linux_.resources &&
-			    (rc = cgroup_apply_resources(c->cg, cfg->linux_.resources, err)) < 0)
-				return hy_error_prefix(err, "linux.resources");
-			if (sync_send(sock, SYNC_ACK, stage1, NULL, -1) < 0)
-				return hy_error_errno(err, errno, "sync socket: send");
 			break;
 		case SYNC_PID:
 			c->pid = m.value;
@@ -201,12 +212,14 @@ static void plan_namespaces(const struct hy_config *cfg, struct linux_child *lc,
 		*clone_flags = new_flags & ~late;
 		lc->unshare_flags = new_flags & late;
 		lc->fork_for_pid = false;
+		lc->announce_setup = false;
 	} else {
 		*clone_flags = 0;
 		lc->unshare_flags = new_flags;
 		lc->fork_for_pid = (new_flags & CLONE_NEWPID) ||
 				   (cfg->linux_.namespaces[HY_NS_PID].present &&
 				    cfg->linux_.namespaces[HY_NS_PID].path);
+		lc->announce_setup = true;
 	}
 	const struct hy_namespace *u = &cfg->linux_.namespaces[HY_NS_USER];
 	lc->userns = u->present;
@@ -269,7 +282,10 @@ static int spawn_init(const struct hy_runtime *rt, const struct hy_create_opts *
 	close(lc.sync);
 	lc.sync = -1;
 	c->pid = (pid_t)pid;
-	rc = parent_sync(opts, keep_master, sv[0], (pid_t)pid, c, err);
+	/* The clone made every namespace: no need to wait for the child to ask. */
+	rc = lc.announce_setup ? 0 : setup_child(sv[0], (pid_t)pid, lc.new_userns, c, err);
+	if (rc == 0)
+		rc = parent_sync(opts, keep_master, sv[0], (pid_t)pid, c, err);
 	if (rc < 0) {
 		kill_children((pid_t)pid, c->pid);
 		c->pid = 0;

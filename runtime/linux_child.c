@@ -110,38 +110,61 @@ static int write_sysctls(const struct hy_linux *lnx, struct hy_error *err)
 	return rc;
 }
 
-/* Namespaces, uid/gid maps, cgroup; forks the init when the pid namespace needs it.
- * Returns the init's host pid (in the init). */
-static pid_t enter_namespaces(struct linux_child *c, struct hy_error *err)
+/* Waits until the parent wrote our uid/gid maps and put us in the cgroup; then what depends on
+ * that: root in the user namespace, the cgroup namespace (rooted at the container's cgroup), the
+ * time namespace. Returns our host pid (the parent's ack), or -1 with err filled. */
+static int complete_setup(struct linux_child *c, struct hy_error *err)
 {
-	if (ns_join(c->ns_fds, err) < 0)
-		child_fail(c, err);
-	int early = c->unshare_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME);
-	if (early && unshare(early) < 0)
-		child_fail(c, (hy_error_errno(err, errno, "unshare namespaces"), err));
-	if (sync_send(c->sync, SYNC_SETUP, c->new_userns, NULL, -1) < 0)
-		_exit(1);
+	if (!c->setup_pending)
+		return 0;
+	c->setup_pending = false;
 	int host_pid = wait_ack(c, err);
 	if (host_pid < 0)
-		child_fail(c, err);
+		return -1;
 	if (c->new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
-		child_fail(c, (hy_error_errno(err, errno, "become root in the user namespace"), err));
+		return hy_error_errno(err, errno, "become root in the user namespace"), -1;
 	/* The id change made us non-dumpable: /proc/self would belong to the host's root, out of
 	 * reach of the namespace's root (timens_offsets, oom_score_adj, ...). */
 	if (c->new_userns)
 		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 	/* After the cgroup join, so that the container's cgroup is the namespace's root. */
 	if ((c->unshare_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
-		child_fail(c, (hy_error_errno(err, errno, "unshare cgroup namespace"), err));
+		return hy_error_errno(err, errno, "unshare cgroup namespace"), -1;
 	if (c->unshare_flags & CLONE_NEWTIME) {
 		/* Offsets apply to children and, through execve, to ourselves. */
 		if (unshare(CLONE_NEWTIME) < 0)
-			child_fail(c, (hy_error_errno(err, errno, "unshare time namespace"), err));
+			return hy_error_errno(err, errno, "unshare time namespace"), -1;
 		if (ns_write_time_offsets(&c->cfg->linux_, err) < 0)
-			child_fail(c, err);
+			return -1;
 	}
+	c->host_pid = host_pid;
+	return 0;
+}
+
+/* mounts_apply calls this before a "cgroup" mount, which must see the cgroup namespace. */
+static int complete_setup_cb(void *arg, struct hy_error *err)
+{
+	return complete_setup(arg, err) < 0 ? -(err->code ? err->code : EINVAL) : 0;
+}
+
+/* Namespaces; forks the init when the pid namespace needs it. Without a user namespace (and on
+ * the one-clone path) the parent joins the cgroup while we go on with the mounts: the cgroup
+ * migration waits for an RCU grace period, which then overlaps our work. */
+static void enter_namespaces(struct linux_child *c, struct hy_error *err)
+{
+	if (ns_join(c->ns_fds, err) < 0)
+		child_fail(c, err);
+	int early = c->unshare_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME);
+	if (early && unshare(early) < 0)
+		child_fail(c, (hy_error_errno(err, errno, "unshare namespaces"), err));
+	c->setup_pending = true;
+	if (c->announce_setup && sync_send(c->sync, SYNC_SETUP, c->new_userns, NULL, -1) < 0)
+		_exit(1);
+	/* Maps are needed for anything privileged; a second fork must happen inside the cgroup. */
+	if ((c->new_userns || c->fork_for_pid) && complete_setup(c, err) < 0)
+		child_fail(c, err);
 	if (!c->fork_for_pid)
-		return host_pid;
+		return;
 	int gate[2];
 	if (pipe2(gate, O_CLOEXEC) < 0)
 		child_fail(c, (hy_error_errno(err, errno, "pipe"), err));
@@ -162,7 +185,7 @@ static pid_t enter_namespaces(struct linux_child *c, struct hy_error *err)
 	while (read(gate[0], &b, 1) < 0 && errno == EINTR)
 		;
 	close(gate[0]);
-	return -1; /* the host pid is known to the parent only; hooks get it from SYNC_HOOKS */
+	c->host_pid = -1; /* known to the parent only; hooks get it from SYNC_HOOKS */
 }
 
 static int set_names(const struct hy_config *cfg, struct hy_error *err)
@@ -175,7 +198,7 @@ static int set_names(const struct hy_config *cfg, struct hy_error *err)
 }
 
 /* Everything that needs the host's view: mounts, devices, hooks before pivot_root, the switch. */
-static int setup_rootfs(struct linux_child *c, pid_t *host_pid, struct hy_error *err)
+static int setup_rootfs(struct linux_child *c, struct hy_error *err)
 {
 	const struct hy_config *cfg = c->cfg;
 	int rc = rootfs_prepare(cfg, err);
@@ -184,7 +207,7 @@ static int setup_rootfs(struct linux_child *c, pid_t *host_pid, struct hy_error 
 	int rootfd = open(cfg->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return hy_error_errno(err, errno, "root.path: open %s", cfg->root_path);
-	rc = mounts_apply(cfg, rootfd, c->userns, err);
+	rc = mounts_apply(cfg, rootfd, c->userns, complete_setup_cb, c, err);
 	if (!rc)
 		rc = devices_create(cfg, rootfd, mounts_has_dev(cfg), c->userns, err);
 	/* runc creates a missing cwd too; inside the rootfs, after the mounts it may be under. */
@@ -198,6 +221,8 @@ static int setup_rootfs(struct linux_child *c, pid_t *host_pid, struct hy_error 
 	close(rootfd);
 	if (rc < 0)
 		return rc;
+	if (complete_setup(c, err) < 0)
+		return -(err->code ? err->code : EINVAL);
 	const struct hy_hook_list *h = cfg->hooks;
 	if (h[HY_HOOK_PRESTART].n || h[HY_HOOK_CREATE_RUNTIME].n || h[HY_HOOK_CREATE_CONTAINER].n) {
 		if (sync_send(c->sync, SYNC_HOOKS, 0, NULL, -1) < 0)
@@ -205,8 +230,8 @@ static int setup_rootfs(struct linux_child *c, pid_t *host_pid, struct hy_error 
 		int v = wait_ack(c, err);
 		if (v < 0)
 			return v;
-		*host_pid = v;
-		rc = run_hooks(c, HY_HOOK_CREATE_CONTAINER, *host_pid, err);
+		c->host_pid = v;
+		rc = run_hooks(c, HY_HOOK_CREATE_CONTAINER, c->host_pid, err);
 		if (rc < 0)
 			return rc;
 	}
@@ -332,13 +357,13 @@ void linux_child_run(struct linux_child *c)
 	/* flock locks belong to the open file: our copy would keep the container locked. */
 	if (c->lock_fd >= 0)
 		close(c->lock_fd);
-	pid_t host_pid = enter_namespaces(c, err);
+	enter_namespaces(c, err);
 	umask(0);
 	if (!c->no_new_keyring)
 		syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL);
 	if (process_prepare_fds(c->keep_fds, err) < 0 || set_names(cfg, err) < 0 ||
 	    process_set_oom_score_adj(p, err) < 0 || process_apply_rlimits(p, err) < 0 ||
-	    setup_rootfs(c, &host_pid, err) < 0 || finish_container(c, err) < 0)
+	    setup_rootfs(c, err) < 0 || finish_container(c, err) < 0)
 		child_fail(c, err);
 	char **owned = NULL;
 	char **envp = process_build_env(p, c->listen_fds, getpid(), &owned, err);

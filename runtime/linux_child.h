@@ -3,8 +3,10 @@
  *
  *   child                                   parent
  *   join/unshare namespaces
- *   SYNC_SETUP(needs uid/gid maps)   ->     write maps, join cgroup, apply resources
- *                                    <-     SYNC_ACK(host pid)
+ *   [SYNC_SETUP(needs uid/gid maps)] ->     write maps, join cgroup, apply resources (at once
+ *                                    <-     SYNC_ACK(host pid)       after a one-clone spawn)
+ *   (waits for the ack first with a user namespace or a second fork, else just before it needs
+ *   the cgroup: a cgroup mount, or the end of the mounts)
  *   unshare cgroup/time ns; fork again when the pid ns needs it (SYNC_PID, CLONE_PARENT)
  *   hostname, rlimits, rootfs + mounts + devices
  *   SYNC_HOOKS (only with such hooks) ->    prestart, createRuntime hooks
@@ -39,6 +41,11 @@ struct linux_child {
 	bool userns;               /* the container has a user namespace (new or joined) */
 	bool new_userns;
 	bool fork_for_pid;         /* pid ns joined by path or unshared: the init is a second fork */
+	bool announce_setup;       /* namespaces unshared by the child: it asks for maps + cgroup;
+				    * otherwise the parent does both right after the clone */
+	/* the child's own progress */
+	bool setup_pending;
+	pid_t host_pid;
 };
 
 /* Runs in the cloned child; never returns (execve or _exit). */

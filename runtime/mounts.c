@@ -415,9 +415,18 @@ out:
 	return rc;
 }
 
-int mounts_apply(const struct hy_config *cfg, int rootfd, bool in_userns, struct hy_error *err)
+int mounts_apply(const struct hy_config *cfg, int rootfd, bool in_userns,
+		 int (*before_cgroup)(void *arg, struct hy_error *err), void *arg,
+		 struct hy_error *err)
 {
 	for (size_t i = 0; i < cfg->n_mounts; i++) {
+		const char *type = cfg->mounts[i].type;
+		if (before_cgroup && type && !strcmp(type, "cgroup")) {
+			int rc = before_cgroup(arg, err);
+			if (rc < 0)
+				return rc;
+			before_cgroup = NULL;
+		}
 		int rc = mount_one(&cfg->mounts[i], cfg->bundle, i, rootfd, in_userns, err);
 		if (rc < 0)
 			return rc;

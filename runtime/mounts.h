@@ -28,8 +28,11 @@ void mount_opts_free(struct mount_opts *o);
 unsigned long mount_propagation_flag(const char *name);
 
 /* Mounts every cfg->mounts entry under rootfd (an O_PATH fd of cfg->root_path), in order.
- * in_userns: flags the kernel locks (nodev, nosuid, ...) are kept on bind remounts. */
-int mounts_apply(const struct hy_config *cfg, int rootfd, bool in_userns, struct hy_error *err);
+ * in_userns: flags the kernel locks (nodev, nosuid, ...) are kept on bind remounts.
+ * before_cgroup (may be NULL) runs before the first "cgroup" mount. */
+int mounts_apply(const struct hy_config *cfg, int rootfd, bool in_userns,
+		 int (*before_cgroup)(void *arg, struct hy_error *err), void *arg,
+		 struct hy_error *err);
 
 /* Whether the config mounts something at /dev (then the default devices are created). */
 bool mounts_has_dev(const struct hy_config *cfg);

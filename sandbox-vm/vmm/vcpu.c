@@ -138,8 +138,10 @@ static bool handle_exit(struct vcpu *v)
 	case KVM_EXIT_INTR:
 	case KVM_EXIT_HLT: /* only without an in-kernel LAPIC, which we always have */
 		return true;
-	case KVM_EXIT_SHUTDOWN: /* triple fault: what reboot=t and a crashed guest do */
-		vm_request_stop(v->vm, VM_STOP_RESET, 0, NULL);
+	case KVM_EXIT_SHUTDOWN:
+		/* A triple fault. The guest reboots through the i8042 (reboot=k), which always
+		 * works here, so this is a crash (e.g. before the kernel set up its IDT). */
+		fail(v, "the guest triple-faulted (its kernel crashed before it could reboot)");
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
 		vm_request_stop(v->vm, VM_STOP_RESET, 0, NULL);

@@ -101,3 +101,10 @@ PY
 	assert_failure
 	assert_output --partial "smaller than the kernel"
 }
+
+@test "tiny guest: a crash (ud2 with no IDT: triple fault) is an error, not a clean exit" {
+	tiny_guest "$BATS_TEST_TMPDIR/g" 0F0B
+	run tiny "$BATS_TEST_TMPDIR/g" -- x
+	assert_failure
+	assert_output --partial "triple-faulted"
+}
