@@ -54,8 +54,9 @@ struct hy_cgroup {
 
 #define CG_BIT(c) (1u << (c))
 
-/* Discovers the hierarchies of this host (libcgroup for the v1 mounts, statfs for cgroup2). */
-int cg_discover(struct hy_cgroup *cg, struct hy_error *err);
+/* Discovers the hierarchies of this host: the v1 mounts from libcgroup (use_libcgroup) or from
+ * /proc/self/mountinfo (mountinfo.c says why), cgroup2 with statfs. */
+int cg_discover(struct hy_cgroup *cg, bool use_libcgroup, struct hy_error *err);
 
 /* The hierarchy serving controller c, NULL when none does. v1 mounts win over the unified one. */
 struct cg_hier *cg_hier_for(struct hy_cgroup *cg, enum cg_ctrl c);
@@ -67,7 +68,10 @@ const char *cg_dir_for(struct hy_cgroup *cg, enum cg_ctrl c);
 int cg_normalize_path(const char *in, char **out, struct hy_error *err);
 /* The caller's own cgroup in hierarchy h (from /proc/self/cgroup). */
 int cg_own_path(const struct cg_hier *h, char **out, struct hy_error *err);
+/* --systemd-cgroup: "slice:prefix:name" -> "/a.slice/a-b.slice/prefix-name.scope"; refuses when
+ * systemd is not running. _build is the pure path computation. */
 int cg_systemd_path(const char *spec, const char *id, char **out, struct hy_error *err);
+int cg_systemd_path_build(const char *spec, const char *id, char **out, struct hy_error *err);
 int cg_state_path_encode(struct hy_cgroup *cg, struct hy_error *err);
 int cg_state_path_decode(struct hy_cgroup *cg, const char *state_path, struct hy_error *err);
 

@@ -72,11 +72,12 @@ static void read_v2_controllers(struct cg_hier *h)
 	h->ctrls |= CG_BIT(CG_FREEZER);
 }
 
-static int discover_v1(struct hy_cgroup *cg, const char *unified, struct hy_error *err)
+static int discover_v1(struct hy_cgroup *cg, const char *unified, bool use_libcgroup,
+		       struct hy_error *err)
 {
 	struct cg_mount *m = NULL;
 	size_t n = 0;
-	int r = cg_libcgroup_mounts(&m, &n, err);
+	int r = use_libcgroup ? cg_libcgroup_mounts(&m, &n, err) : cg_mountinfo_mounts(&m, &n, err);
 	if (r < 0)
 		return r;
 	for (size_t k = 0; k < n; k++) {
@@ -94,10 +95,20 @@ static int discover_v1(struct hy_cgroup *cg, const char *unified, struct hy_erro
 		h->ctrls |= CG_BIT(c);
 	}
 	cg_mounts_free(m, n);
+	/* Name each hierarchy by its first controller in hyrun's order, whichever source listed
+	 * it, so that state paths written by create are read back by open. */
+	for (size_t i = 0; i < cg->n; i++) {
+		int first = __builtin_ctz(cg->h[i].ctrls);
+		char *key = strdup(cg_ctrl_name((enum cg_ctrl)first));
+		if (!key)
+			return hy_error_set(err, ENOMEM, "cgroups: out of memory");
+		free(cg->h[i].key);
+		cg->h[i].key = key;
+	}
 	return 0;
 }
 
-int cg_discover(struct hy_cgroup *cg, struct hy_error *err)
+int cg_discover(struct hy_cgroup *cg, bool use_libcgroup, struct hy_error *err)
 {
 	int r = cgroup_detect_layout(&cg->layout, err);
 	if (r < 0)
@@ -107,7 +118,7 @@ int cg_discover(struct hy_cgroup *cg, struct hy_error *err)
 		unified = CGROUP_ROOT;
 	else if (cg->layout == CGROUP_LAYOUT_HYBRID)
 		unified = UNIFIED_HYBRID;
-	if (cg->layout != CGROUP_LAYOUT_V2 && (r = discover_v1(cg, unified, err)) < 0)
+	if (cg->layout != CGROUP_LAYOUT_V2 && (r = discover_v1(cg, unified, use_libcgroup, err)) < 0)
 		return r;
 	if (unified) {
 		struct cg_hier *h = add_hier(cg, "unified", unified, true);

@@ -12,6 +12,8 @@ struct cg_mount {
 };
 
 int cg_libcgroup_mounts(struct cg_mount **out, size_t *n, struct hy_error *err);
+/* The same list from /proc/self/mountinfo (mountinfo.c): no wait on the kernel's cgroup_mutex. */
+int cg_mountinfo_mounts(struct cg_mount **out, size_t *n, struct hy_error *err);
 void cg_mounts_free(struct cg_mount *m, size_t n);
 
 #endif

@@ -187,7 +187,7 @@ int cgroup_create(const struct cgroup_spec *spec, struct hy_cgroup **out, struct
 		return hy_error_set(err, ENOMEM, "cgroups: out of memory");
 	char *base = NULL;
 	bool relative = false;
-	int r = cg_discover(cg, err);
+	int r = cg_discover(cg, true, err);
 	if (r < 0)
 		goto fail;
 	if (spec->systemd) {
@@ -255,7 +255,7 @@ int cgroup_open(const char *state_path, struct hy_cgroup **out, struct hy_error 
 	struct hy_cgroup *cg = calloc(1, sizeof(*cg));
 	if (!cg)
 		return hy_error_set(err, ENOMEM, "cgroups: out of memory");
-	int r = cg_discover(cg, err);
+	int r = cg_discover(cg, false, err);
 	if (r < 0 || (r = cg_state_path_decode(cg, state_path, err)) < 0)
 		goto fail;
 	/* Drop hierarchies the state does not mention (mounted after create). */

@@ -89,6 +89,11 @@ int cg_systemd_path(const char *spec, const char *id, char **out, struct hy_erro
 				    "--systemd-cgroup: systemd is not running on this host (no "
 				    "/run/systemd/system); run without --systemd-cgroup to use "
 				    "cgroupfs paths");
+	return cg_systemd_path_build(spec, id, out, err);
+}
+
+int cg_systemd_path_build(const char *spec, const char *id, char **out, struct hy_error *err)
+{
 	char slice[1024], prefix[1024], name[1024];
 	const char *s = spec && *spec ? spec : NULL;
 	if (!s) {

@@ -208,8 +208,74 @@ static unsigned long locked_flags(const char *target)
 	return f;
 }
 
+/* Whether two comma-separated controller lists name the same set. */
+static bool same_controllers(const char *a, const char *b)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		const char *x = pass ? b : a, *y = pass ? a : b;
+		while (*x) {
+			size_t n = strcspn(x, ",");
+			bool found = false;
+			for (const char *p = y; *p && !found;) {
+				size_t m = strcspn(p, ",");
+				found = m == n && !strncmp(p, x, n);
+				p += m + (p[m] == ',');
+			}
+			if (!found)
+				return false;
+			x += n + (x[n] == ',');
+		}
+	}
+	return true;
+}
+
+/* Our cgroup in the hierarchy with these controllers (v2: the "0::" line of /proc/self/cgroup). */
+static int own_cgroup_path(const char *controllers, bool v2, char *out, size_t size)
+{
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		return -errno;
+	char line[4096];
+	int rc = -ENOENT;
+	while (rc && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c1 = '\0';
+		*c2 = '\0';
+		bool match = v2 ? !strcmp(line, "0") && c1[1] == '\0'
+				: strcmp(line, "0") && same_controllers(c1 + 1, controllers);
+		if (match && strlen(c2 + 1) < size) {
+			strcpy(out, c2 + 1);
+			rc = 0;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+/* Without a cgroup namespace a fresh cgroup mount would show the host's whole tree (writable
+ * with "rw"): the container gets its own cgroup directory instead, as runc does. */
+static int bind_own_cgroup(const char *host_mp, const char *controllers, bool v2,
+			   const char *target, bool read_only, struct hy_error *err)
+{
+	char path[4096], source[8192];
+	int rc = own_cgroup_path(controllers, v2, path, sizeof(path));
+	if (rc < 0)
+		return hy_error_errno(err, -rc, "find our cgroup for %s", v2 ? "cgroup2" : controllers);
+	snprintf(source, sizeof(source), "%s%s", host_mp, path);
+	if (mount(source, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return hy_error_errno(err, errno, "bind cgroup %s on %s", source, target);
+	unsigned long fl = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC |
+			   (read_only ? MS_RDONLY : 0);
+	if (mount(NULL, target, NULL, fl, NULL) < 0)
+		return hy_error_errno(err, errno, "remount cgroup %s", target);
+	return 0;
+}
+
 /* One v1 hierarchy line of /proc/self/mountinfo: its mount point's last name and its options. */
-static int mount_cgroup_v1_tree(int dirfd, const char *dir_path, bool read_only,
+static int mount_cgroup_v1_tree(int dirfd, const char *dir_path, bool read_only, bool cgroupns,
 				struct hy_error *err)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -260,8 +326,10 @@ static int mount_cgroup_v1_tree(int dirfd, const char *dir_path, bool read_only,
 		snprintf(target, sizeof(target), "%s/%s", dir_path, name);
 		unsigned long fl = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME |
 				   (read_only ? MS_RDONLY : 0);
-		if (mount(v2 ? "cgroup2" : "cgroup", target, v2 ? "cgroup2" : "cgroup", fl,
-			  v2 ? NULL : opts) < 0)
+		if (!cgroupns)
+			rc = bind_own_cgroup(mp, opts, v2, target, read_only, err);
+		else if (mount(v2 ? "cgroup2" : "cgroup", target, v2 ? "cgroup2" : "cgroup", fl,
+			       v2 ? NULL : opts) < 0)
 			rc = hy_error_errno(err, errno, "mount cgroup %s on %s", opts, target);
 	}
 	free(line);
@@ -271,10 +339,15 @@ static int mount_cgroup_v1_tree(int dirfd, const char *dir_path, bool read_only,
 
 /* type "cgroup": on v2 hosts the cgroup2 filesystem; on v1/hybrid a tmpfs with one mount per
  * host hierarchy (a plain "cgroup" mount would try to combine every controller and fail). */
-static int mount_cgroup(int rootfd, const char *dest, const char *target,
+static int mount_cgroup(int rootfd, const char *dest, const char *target, bool cgroupns,
 			const struct mount_opts *o, size_t index, struct hy_error *err)
 {
 	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
+		if (!cgroupns) {
+			int rc = bind_own_cgroup("/sys/fs/cgroup", "", true, target,
+						 o->flags & MS_RDONLY, err);
+			return rc < 0 ? hy_error_prefix(err, "mounts[%zu]", index) : 0;
+		}
 		if (mount("cgroup2", target, "cgroup2", o->flags, NULL) < 0)
 			return hy_error_errno(err, errno, "mounts[%zu]: mount cgroup2", index);
 		return 0;
@@ -287,7 +360,7 @@ static int mount_cgroup(int rootfd, const char *dest, const char *target,
 		return hy_error_errno(err, -fd, "mounts[%zu]: reopen %s", index, dest);
 	char path[32];
 	rootfs_fd_path(fd, path);
-	int rc = mount_cgroup_v1_tree(fd, path, o->flags & MS_RDONLY, err);
+	int rc = mount_cgroup_v1_tree(fd, path, o->flags & MS_RDONLY, cgroupns, err);
 	if (rc < 0) {
 		close(fd);
 		return hy_error_prefix(err, "mounts[%zu]", index);
@@ -300,8 +373,8 @@ static int mount_cgroup(int rootfd, const char *dest, const char *target,
 	return rc;
 }
 
-static int mount_one(const struct hy_mount *m, const char *bundle, size_t index, int rootfd,
-		     bool in_userns, struct hy_error *err)
+static int mount_one(const struct hy_mount *m, const char *bundle, bool cgroupns, size_t index,
+		     int rootfd, bool in_userns, struct hy_error *err)
 {
 	struct mount_opts o;
 	int rc = mount_opts_parse(&m->options, index, &o, err);
@@ -366,7 +439,7 @@ static int mount_one(const struct hy_mount *m, const char *bundle, size_t index,
 			}
 		}
 	} else if (m->type && !strcmp(m->type, "cgroup")) {
-		rc = mount_cgroup(rootfd, m->destination, target, &o, index, err);
+		rc = mount_cgroup(rootfd, m->destination, target, cgroupns, &o, index, err);
 		if (rc < 0)
 			goto close_fd;
 	} else {
@@ -421,13 +494,15 @@ int mounts_apply(const struct hy_config *cfg, int rootfd, bool in_userns,
 {
 	for (size_t i = 0; i < cfg->n_mounts; i++) {
 		const char *type = cfg->mounts[i].type;
-		if (before_cgroup && type && !strcmp(type, "cgroup")) {
+		if (before_cgroup && type && (!strcmp(type, "cgroup") || !strcmp(type, "cgroup2"))) {
 			int rc = before_cgroup(arg, err);
 			if (rc < 0)
 				return rc;
 			before_cgroup = NULL;
 		}
-		int rc = mount_one(&cfg->mounts[i], cfg->bundle, i, rootfd, in_userns, err);
+		int rc = mount_one(&cfg->mounts[i], cfg->bundle,
+				   cfg->linux_.namespaces[HY_NS_CGROUP].present, i, rootfd, in_userns,
+				   err);
 		if (rc < 0)
 			return rc;
 	}

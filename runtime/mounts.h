@@ -29,7 +29,7 @@ unsigned long mount_propagation_flag(const char *name);
 
 /* Mounts every cfg->mounts entry under rootfd (an O_PATH fd of cfg->root_path), in order.
  * in_userns: flags the kernel locks (nodev, nosuid, ...) are kept on bind remounts.
- * before_cgroup (may be NULL) runs before the first "cgroup" mount. */
+ * before_cgroup (may be NULL) runs before the first "cgroup" or "cgroup2" mount. */
 int mounts_apply(const struct hy_config *cfg, int rootfd, bool in_userns,
 		 int (*before_cgroup)(void *arg, struct hy_error *err), void *arg,
 		 struct hy_error *err);

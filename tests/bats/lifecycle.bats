@@ -295,6 +295,15 @@ recvtty() {
 	assert_nothing_left "$ID"
 }
 
+@test "mounts: without a cgroup namespace the cgroup mount is the container's own cgroup" {
+	make_bundle "$B" sh -c 'test -e /sys/fs/cgroup/pids/pids.max && echo own; test -e /sys/fs/cgroup/pids/hyrun && echo host-root; touch /sys/fs/cgroup/pids/x 2>/dev/null || echo ro'
+	bundle_jq "$B" '.linux.namespaces |= map(select(.type != "cgroup")) | .mounts += [{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}]'
+	run hy run -b "$B" "$ID"
+	assert_success
+	assert_output $'own\nro'
+	assert_nothing_left "$ID"
+}
+
 @test "mounts: a symlink in the rootfs cannot lead a mount out of it" {
 	mkdir -p "$WORK/hostdir"
 	make_bundle "$B" sh -c 'grep -c " /escape/sub \| /hostdir/sub " /proc/self/mountinfo || true'

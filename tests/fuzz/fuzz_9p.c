@@ -66,6 +66,17 @@ static void setup(void)
 		abort();
 }
 
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
 static void check_sentinel(void)
 {
 	DIR *d = opendir(outside);
@@ -149,6 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.max_creates = 32,
 		.max_file_size = 65536,
 	};
+	int fds_before = count_fds();
 	struct p9_server *s;
 	struct hy_error err;
 	if (p9_server_create(&cfg, &s, &err) < 0)
@@ -174,6 +186,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	p9_server_destroy(s);
 	check_sentinel();
+	if (count_fds() != fds_before)
+		abort(); /* a descriptor outlived the server */
 	if (rw)
 		reset_rw();
 	return 0;

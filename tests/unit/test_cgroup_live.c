@@ -292,7 +292,19 @@ static void test_relative_and_rollback(void)
 
 	/* A create that fails in its last hierarchy removes what it made in the others. */
 	struct hy_cgroup *probe = calloc(1, sizeof(*probe));
-	CHECK(cg_discover(probe, &err) == 0);
+	CHECK(cg_discover(probe, true, &err) == 0);
+	/* Both sources of the v1 mounts describe the same hierarchies under the same keys. */
+	struct hy_cgroup *fast = calloc(1, sizeof(*fast));
+	CHECK(cg_discover(fast, false, &err) == 0 && fast->n == probe->n);
+	for (size_t i = 0; i < probe->n; i++) {
+		bool same = false;
+		for (size_t j = 0; j < fast->n; j++)
+			same = same || (!strcmp(probe->h[i].key, fast->h[j].key) &&
+					!strcmp(probe->h[i].mount, fast->h[j].mount) &&
+					probe->h[i].ctrls == fast->h[j].ctrls);
+		CHECK(same);
+	}
+	cgroup_free(fast);
 	struct cg_hier *last = &probe->h[probe->n - 1];
 	char top[4096], leaf[4200];
 	snprintf(top, sizeof top, "%s/%s-rb", last->mount, id);

@@ -2,6 +2,7 @@
  * update's size strings, cgroup path validation and the state-path round trip. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cgroups/cgroup_internal.h"
 #include "cgroups/resources.h"
@@ -198,9 +199,32 @@ static void test_paths(void)
 	free(p);
 	p = NULL;
 
-	CHECK(cg_systemd_path("system.slice:hyrun:abc", "abc", &p, &err) < 0 ||
-	      (p && !strcmp(p, "/system.slice/hyrun-abc.scope")));
+	CHECK(cg_systemd_path_build("system.slice:hyrun:abc", "abc", &p, &err) == 0 && p &&
+	      !strcmp(p, "/system.slice/hyrun-abc.scope"));
 	free(p);
+	p = NULL;
+	CHECK(cg_systemd_path_build("machine-pod-x.slice:crio:c1", "c1", &p, &err) == 0 && p &&
+	      !strcmp(p, "/machine.slice/machine-pod.slice/machine-pod-x.slice/crio-c1.scope"));
+	free(p);
+	p = NULL;
+	CHECK(cg_systemd_path_build(":hyrun:abc", "abc", &p, &err) == 0 && p &&
+	      !strcmp(p, "/system.slice/hyrun-abc.scope"));
+	free(p);
+	p = NULL;
+	CHECK(cg_systemd_path_build("user.slice::inner.slice", "x", &p, &err) == 0 && p &&
+	      !strcmp(p, "/user.slice/inner.slice"));
+	free(p);
+	p = NULL;
+	CHECK(cg_systemd_path_build("/abs/path", "x", &p, &err) < 0);
+	CHECK_STR_CONTAINS(err.msg, "expected slice:prefix:name");
+	CHECK(cg_systemd_path_build("notaslice:p:n", "x", &p, &err) < 0);
+	CHECK(cg_systemd_path_build("a--b.slice:p:n", "x", &p, &err) < 0);
+	CHECK(cg_systemd_path_build("system.slice:p:../../x", "x", &p, &err) < 0);
+	/* without systemd (these machines), the error says so */
+	if (access("/run/systemd/system", F_OK) != 0) {
+		CHECK(cg_systemd_path("system.slice:hyrun:abc", "abc", &p, &err) < 0);
+		CHECK_STR_CONTAINS(err.msg, "systemd is not running");
+	}
 }
 
 static void test_state_path(void)

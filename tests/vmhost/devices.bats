@@ -99,16 +99,16 @@ vm() {
 }
 
 @test "virtio-console: --console - carries stdin into the guest and output back" {
-	# Input is typed only once the guest reads: bytes that reach hvc0 before its tty is open
-	# wait in the guest driver until the next interrupt.
+	# Typed once the guest is reading, as a user would; our end of the fifo keeps it open.
 	local in=$BATS_TEST_TMPDIR/in out=$BATS_TEST_TMPDIR/out
 	mkfifo "$in"
 	vm --console - -- sh -c 'echo ready; read -r line; echo got:$line' <"$in" >"$out" 2>&1 &
 	local pid=$!
-	exec 3<>"$in" # read-write: never blocks, even if the VMM failed to start
+	local wfd # (not fd 3: bats reports through it)
+	exec {wfd}<>"$in" # read-write: never blocks, even if the VMM failed to start
 	for _ in $(seq 500); do grep -q '^ready' "$out" && break; sleep 0.2; done
-	echo typed-on-the-host >&3
-	exec 3>&-
+	echo typed-on-the-host >&"$wfd"
+	exec {wfd}>&-
 	wait "$pid"
 	run cat "$out"
 	assert_line ready

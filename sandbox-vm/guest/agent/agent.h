@@ -35,6 +35,7 @@ int agent_enter_root(const struct agent_options *opts);
  * hvc0 was chosen (the kernel log console is then a different device). */
 bool agent_setup_console(void);
 void agent_announce(bool on_hvc, const char *line);
+void agent_drain_console(void);
 
 /* run.c: runs argv as a child, reaping every orphan until it exits; returns the shell-style status
  * (exit code, or 128 + signal). */

@@ -1,7 +1,9 @@
 /* The workload's stdio: virtio-console (/dev/hvc0) when the VMM provides one, so that its output is
  * a clean stream apart from the kernel log on the serial port; otherwise the kernel's console. */
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -37,7 +39,20 @@ void agent_announce(bool on_hvc, const char *line)
 			(void)!write(fd, prefix, sizeof(prefix) - 1);
 			(void)!write(fd, line, strlen(line));
 			(void)!write(fd, "\n", 1);
+			tcdrain(fd);
 			close(fd);
 		}
 	}
+}
+
+/* A write to a tty returns once the bytes are in the tty layer, before the driver hands them to the
+ * device (the 8250's transmit interrupt, hvc's output buffer). The VMM stops the VM as soon as the
+ * exit port is written, so wait until everything left. */
+void agent_drain_console(void)
+{
+	fflush(stdout);
+	fflush(stderr);
+	for (int fd = 0; fd < 3; fd++)
+		if (isatty(fd))
+			tcdrain(fd);
 }

@@ -39,6 +39,7 @@ int main(int argc, char **argv)
 out:
 	snprintf(line, sizeof(line), "exit %d", code);
 	agent_announce(on_hvc, line);
+	agent_drain_console();
 	if (!pid1)
 		return code; /* run outside a VM (debugging): behave like a plain wrapper */
 	agent_power_off(code);

@@ -1,0 +1,115 @@
+/* image unpack: an OCI bundle (rootfs/ + config.json) from a stored image. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "image/layer.h"
+#include "image/path.h"
+#include "image/spec.h"
+#include "image/store.h"
+
+/* Unpacks the layers of m into rootfd (an empty directory); blobs are verified as they stream. */
+int image_unpack_rootfs(struct image_store *s, const struct image_manifest *m, int rootfd,
+			const struct image_limits *lim, struct hy_error *err)
+{
+	struct layer_ctx c;
+	layer_ctx_init(&c, rootfd, lim);
+	int rc = 0;
+	for (size_t i = 0; i < m->n_layers && !rc; i++) {
+		int fd;
+		rc = store_open_blob_unverified(s, m->layers[i].digest, m->layers[i].size, &fd, err);
+		if (rc)
+			break;
+		rc = layer_apply(&c, fd, m->layers[i].digest, m->layers[i].size, err);
+		close(fd);
+	}
+	if (!rc)
+		layer_finish(&c);
+	layer_ctx_free(&c);
+	return rc;
+}
+
+int image_unpack_to_bundle(const char *root, const char *name, const char *bundle,
+			   const struct image_unpack_opts *o, struct hy_error *err)
+{
+	struct image_unpack_opts defo = {0};
+	if (!o)
+		o = &defo;
+	if (o->isolation && strcmp(o->isolation, "container") != 0 &&
+	    strcmp(o->isolation, "vm") != 0)
+		return hy_error_set(err, EINVAL, "isolation '%s': expected container or vm",
+				    o->isolation);
+	struct image_store s;
+	int rc = store_open(root, false, &s, err);
+	if (rc)
+		return rc;
+	struct image_manifest m = {0};
+	char *cfg = NULL, *json = NULL;
+	size_t cfg_len = 0;
+	int bfd = -1, rootfd = -1;
+	bool made_bundle = false, made_rootfs = false;
+	if ((rc = store_load_manifest(&s, name, NULL, &m, err)))
+		goto out;
+	if ((rc = store_read_blob(&s, m.config.digest, m.config.size, &cfg, &cfg_len, err))) {
+		hy_error_prefix(err, "image %s: config", name);
+		goto out;
+	}
+	if (mkdir(bundle, 0755) == 0)
+		made_bundle = true;
+	else if (errno != EEXIST) {
+		rc = hy_error_errno(err, errno, "bundle %s", bundle);
+		goto out;
+	}
+	bfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (bfd < 0) {
+		rc = hy_error_errno(err, errno, "bundle %s", bundle);
+		goto out;
+	}
+	if (faccessat(bfd, "config.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		rc = hy_error_set(err, EEXIST, "bundle %s: config.json already exists", bundle);
+		goto out;
+	}
+	if (mkdirat(bfd, "rootfs", 0755) < 0) {
+		rc = errno == EEXIST ? hy_error_set(err, EEXIST,
+						    "bundle %s: rootfs already exists; use an empty "
+						    "bundle directory",
+						    bundle)
+				     : hy_error_errno(err, errno, "bundle %s: mkdir rootfs", bundle);
+		goto out;
+	}
+	made_rootfs = true;
+	rootfd = openat(bfd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (rootfd < 0) {
+		rc = hy_error_errno(err, errno, "bundle %s: open rootfs", bundle);
+		goto out;
+	}
+	fchmod(rootfd, 0755);
+	if ((rc = image_unpack_rootfs(&s, &m, rootfd, &o->limits, err))) {
+		hy_error_prefix(err, "unpack %s", name);
+		goto out;
+	}
+	if ((rc = image_spec_generate(cfg, cfg_len, m.config.digest, rootfd, o->isolation, &json,
+				      err))) {
+		hy_error_prefix(err, "unpack %s", name);
+		goto out;
+	}
+	rc = write_file_atomic(bfd, "config.json", json, strlen(json), err);
+out:
+	if (rc && made_rootfs && bfd >= 0)
+		image_rmtree_at(bfd, "rootfs"); /* no half-made bundle */
+	if (rootfd >= 0)
+		close(rootfd);
+	if (bfd >= 0)
+		close(bfd);
+	if (rc && made_bundle)
+		rmdir(bundle);
+	free(json);
+	free(cfg);
+	manifest_free(&m);
+	store_close(&s);
+	return rc;
+}
