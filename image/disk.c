@@ -90,7 +90,7 @@ int image_disk(const char *root, const char *name, const char *kind,
 	if ((rc = image_unpack_rootfs(&s, &m, rootfd, limits, err)))
 		goto out;
 	if (strcmp(kind, "erofs") == 0) {
-		char *argv[] = {"mkfs.erofs", "-q", "-x", "-1", tmpfile, tmpdir, NULL};
+		char *argv[] = {"mkfs.erofs", "--quiet", tmpfile, tmpdir, NULL};
 		rc = run_tool(argv, err);
 	} else {
 		tree_bytes = tree_entries = 0;

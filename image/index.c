@@ -25,6 +25,11 @@ char *store_normalize_name(const char *name, struct hy_error *err)
 			return NULL;
 		}
 	}
+	/* docker's implicit registry and namespace: "docker.io/library/busybox" is "busybox". */
+	if (strncmp(name, "docker.io/", 10) == 0 && name[10])
+		name += 10;
+	if (strncmp(name, "library/", 8) == 0 && name[8])
+		name += 8;
 	/* A tag is what follows the last ':' unless a '/' comes after it (a registry port). */
 	const char *colon = strrchr(name, ':');
 	bool tagged = colon && !strchr(colon, '/') && colon[1];
@@ -260,7 +265,7 @@ int store_gc(struct image_store *s, const struct store_index *idx, struct hy_err
 	}
 	hy_error_clear(err);
 	if (!rc) {
-		int fd = dup(s->blobsfd);
+		int fd = openat(s->blobsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 		if (!d) {
 			if (fd >= 0)

@@ -151,7 +151,7 @@ static void gc_disks(struct image_store *s, const struct store_index *idx)
 	int fd = openat(s->rootfd, "disks", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	int dfd = dup(fd);
+	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	if (d) {
 		struct dirent *e;

@@ -75,7 +75,7 @@ int write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
 /* A crashed writer leaves .tmp-* files; only a writer (exclusive lock) may remove them. */
 static void remove_stale_temps(int dirfd)
 {
-	int fd = dup(dirfd);
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return;
 	DIR *d = fdopendir(fd);

@@ -227,7 +227,7 @@ static void plan_namespaces(const struct hy_config *cfg, struct linux_child *lc,
 }
 
 static int spawn_init(const struct hy_runtime *rt, const struct hy_create_opts *opts,
-		      bool keep_master, struct hy_created *c, struct hy_error *err)
+		      bool keep_master, bool for_run, struct hy_created *c, struct hy_error *err)
 {
 	const struct hy_config *cfg = c->cfg;
 	unsigned listen = process_listen_fds();
@@ -248,8 +248,8 @@ static int spawn_init(const struct hy_runtime *rt, const struct hy_create_opts *
 	/* Our own fds go above the range passed on to the container. */
 	int min_fd = 3 + (int)lc.keep_fds;
 	int sv[2] = {-1, -1};
-	int fifo = open(c->fifo_path, O_PATH | O_CLOEXEC);
-	if (fifo < 0) {
+	int fifo = for_run ? -1 : open(c->fifo_path, O_PATH | O_CLOEXEC);
+	if (!for_run && fifo < 0) {
 		rc = hy_error_errno(err, errno, "open %s", c->fifo_path);
 		goto out;
 	}
@@ -257,15 +257,16 @@ static int spawn_init(const struct hy_runtime *rt, const struct hy_create_opts *
 		rc = hy_error_errno(err, errno, "socketpair");
 		goto out;
 	}
-	lc.fifo_fd = fcntl(fifo, F_DUPFD_CLOEXEC, min_fd);
+	lc.fifo_fd = for_run ? -1 : fcntl(fifo, F_DUPFD_CLOEXEC, min_fd);
 	lc.sync = fcntl(sv[1], F_DUPFD_CLOEXEC, min_fd);
-	if (lc.fifo_fd < 0 || lc.sync < 0) {
+	if ((!for_run && lc.fifo_fd < 0) || lc.sync < 0) {
 		rc = hy_error_errno(err, errno, "fcntl F_DUPFD");
 		goto out;
 	}
 	/* The originals may sit in the range handed to the container: the child must not inherit
 	 * them there. */
-	close(fifo);
+	if (fifo >= 0)
+		close(fifo);
 	fifo = -1;
 	close(sv[1]);
 	sv[1] = -1;
@@ -289,6 +290,9 @@ static int spawn_init(const struct hy_runtime *rt, const struct hy_create_opts *
 	if (rc < 0) {
 		kill_children((pid_t)pid, c->pid);
 		c->pid = 0;
+	} else if (for_run) {
+		c->sync = sv[0];
+		sv[0] = -1;
 	}
 out:
 	ns_close_all(lc.ns_fds);
@@ -306,6 +310,9 @@ out:
 
 void created_free(struct hy_created *c)
 {
+	if (c->sync >= 0)
+		close(c->sync);
+	c->sync = -1;
 	if (c->pty_master >= 0)
 		close(c->pty_master);
 	c->pty_master = -1;
@@ -330,6 +337,7 @@ int container_create_internal(const struct hy_runtime *rt, const struct hy_creat
 	memset(c, 0, sizeof(*c));
 	c->lock_fd = -1;
 	c->pty_master = -1;
+	c->sync = -1;
 	if (!cgroup_create || !cgroup_add_pid || !cgroup_destroy || !cgroup_apply_resources ||
 	    !cgroup_state_path)
 		return hy_error_set(err, ENOSYS, "cgroups: not available in this build");
@@ -351,9 +359,9 @@ int container_create_internal(const struct hy_runtime *rt, const struct hy_creat
 	if ((rc = cgroup_create(&spec, &c->cg, err)) < 0)
 		goto fail_state;
 	fill_state(rt, c, opts->id);
-	if ((rc = make_fifo(rt->root, c->cfg, c, err)) < 0)
+	if (!for_run && (rc = make_fifo(rt->root, c->cfg, c, err)) < 0)
 		goto fail_cgroup;
-	if ((rc = spawn_init(rt, opts, keep_master, c, err)) < 0)
+	if ((rc = spawn_init(rt, opts, keep_master, for_run, c, err)) < 0)
 		goto fail_cgroup;
 	c->st.status = HY_STATUS_CREATED;
 	c->st.pid = c->pid;
@@ -373,6 +381,24 @@ fail_state:;
 fail_config:
 	created_free(c);
 	return rc;
+}
+
+int container_wait_exec(struct hy_created *c, struct hy_error *err)
+{
+	struct sync_msg m;
+	int fd = -1;
+	int rc = sync_recv(c->sync, &m, &fd);
+	if (fd >= 0)
+		close(fd);
+	close(c->sync);
+	c->sync = -1;
+	if (rc == -EPIPE)
+		return 0; /* closed by the execve */
+	if (rc < 0)
+		return hy_error_errno(err, -rc, "sync socket: recvmsg");
+	if (m.type == SYNC_ERROR)
+		return hy_error_set(err, m.code, "%s", m.text);
+	return hy_error_set(err, EPROTO, "sync socket: unexpected message %u", m.type);
 }
 
 int container_create(const struct hy_runtime *rt, const struct hy_create_opts *opts,

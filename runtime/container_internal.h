@@ -21,7 +21,8 @@ struct hy_created {
 	pid_t pid;                /* host pid of the container init */
 	int lock_fd;
 	int pty_master;           /* terminal without console socket (run in the foreground) */
-	char *fifo_path;
+	char *fifo_path;          /* NULL for run: the init does not wait for start */
+	int sync;                 /* run: the sync socket, open until the init executes */
 };
 
 /* Creates the container; on error nothing is left. With keep_master, a terminal's pty master is
@@ -31,6 +32,9 @@ int container_create_internal(const struct hy_runtime *rt, const struct hy_creat
 			      bool keep_master, bool for_run, struct hy_created *c,
 			      struct hy_error *err);
 void created_free(struct hy_created *c);
+
+/* run: waits until the init executed the process (sync socket EOF) or failed to. */
+int container_wait_exec(struct hy_created *c, struct hy_error *err);
 
 /* Releases the init blocked on exec.fifo; pid guards against a dead init. */
 int container_release_init(const char *fifo_path, pid_t pid, struct hy_error *err);

@@ -129,7 +129,7 @@ int container_run(const struct hy_runtime *rt, const struct hy_create_opts *opts
 	int rc = container_create_internal(rt, opts, !detach, true, &c, err);
 	if (rc < 0)
 		goto restore;
-	rc = container_release_init(c.fifo_path, c.pid, err);
+	rc = container_wait_exec(&c, err);
 	if (!rc)
 		rc = container_mark_running(rt->root, &c.st, c.cfg, err);
 	if (rc < 0) {

@@ -385,6 +385,15 @@ void linux_child_run(struct linux_child *c)
 		_exit(1);
 	if (notify_fd >= 0)
 		close(notify_fd);
+	if (c->fifo_fd < 0) {
+		/* run: no start to wait for. The sync socket closes with the execve, which tells
+		 * the parent the process runs; an error goes the same way. */
+		if (run_hooks(c, HY_HOOK_START_CONTAINER, getpid(), err) == 0) {
+			execve(exe, p->args.v, envp);
+			hy_error_errno(err, errno, "exec %s", exe);
+		}
+		child_fail(c, err);
+	}
 	close(c->sync);
 	c->sync = -1;
 	/* From here errors go to `start` through the fifo (and to stderr, like runc's init). */

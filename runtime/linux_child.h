@@ -31,7 +31,7 @@ struct linux_child {
 	const struct hy_state *st; /* for the hooks' state JSON (pid filled in by the child) */
 	int sync;                  /* the child's end of the socketpair */
 	int lock_fd;               /* the state lock: must not outlive create in the init */
-	int fifo_fd;               /* O_PATH of <state dir>/exec.fifo */
+	int fifo_fd;               /* O_PATH of <state dir>/exec.fifo; -1: run, exec at once */
 	int ns_fds[HY_NS__COUNT];  /* namespaces joined by path (-1 for others) */
 	int unshare_flags;         /* new namespaces not created by clone itself */
 	bool no_pivot;

@@ -869,6 +869,68 @@ static void test_write_side(void)
 	check_sentinel();
 }
 
+/* The node tree follows renames and removals made through any fid. */
+static void test_tree(void)
+{
+	struct p9_server *s = new_server(false);
+	CHECK(version(s, 65536) == P9_RVERSION);
+	CHECK(attach(s, 1, 0) == P9_RATTACH);
+	struct msg m;
+	/* open, unlink, keep using: the open file outlives its name */
+	CHECK(walk(s, 1, 2, 0, NULL) == 0 && lcreate(s, 2, "tmpf", 2, 0600, 0) == 0);
+	m_begin(&m, P9_TUNLINKAT);
+	m_u32(&m, 1);
+	m_str(&m, "tmpf");
+	m_u32(&m, 0);
+	CHECK(rpc(s, &m) == P9_RUNLINKAT);
+	CHECK(write9(s, 2, 0, "still") == 5);
+	char buf[64];
+	CHECK(read9(s, 2, 0, 64, buf, sizeof(buf)) == 5 && !strcmp(buf, "still"));
+	uint32_t mode;
+	uint64_t size;
+	CHECK(getattr(s, 2, &mode, &size) == 0 && size == 5);
+	CHECK(walk1(s, 2, 3, "..") == -ENOTDIR);
+	m_begin(&m, P9_TREMOVE);
+	m_u32(&m, 2);
+	CHECK(rpc_err(s, &m) == ENOENT);
+	/* a renamed directory: its child fid's ".." is the directory under its new name */
+	CHECK(mkdir9(s, 1, "a", 0755) == 0 && mkdir9(s, 1, "b", 0755) == 0);
+	const char *ac[] = { "a", "c" };
+	CHECK(walk1(s, 1, 4, "a") == 1 && mkdir9(s, 4, "c", 0755) == 0);
+	CHECK(walk(s, 1, 5, 2, ac) == 2);
+	CHECK(walk1(s, 1, 6, "b") == 1);
+	m_begin(&m, P9_TRENAME);
+	m_u32(&m, 4);
+	m_u32(&m, 6);
+	m_str(&m, "a2");
+	CHECK(rpc(s, &m) == P9_RRENAME);
+	const char *up[] = { "..", "..", "..", "b", "a2", "c" };
+	CHECK(walk(s, 5, 7, 6, up) == 6);
+	m_begin(&m, P9_TREMOVE);
+	m_u32(&m, 7);
+	CHECK(rpc(s, &m) == P9_RREMOVE);
+	CHECK(access(pjoin(share, "b/a2/c"), F_OK) != 0 && access(pjoin(share, "b/a2"), F_OK) == 0);
+	/* a host-side rename behind the server's back: the stale entry is refused, not guessed */
+	CHECK(rename(pjoin(share, "b/a2"), pjoin(share, "b/a3")) == 0);
+	m_begin(&m, P9_TREMOVE);
+	m_u32(&m, 4);
+	CHECK(rpc_err(s, &m) == ESTALE);
+	CHECK(access(pjoin(share, "b/a3"), F_OK) == 0);
+	CHECK(walk1(s, 6, 8, "a3") == 1 && walk1(s, 6, 9, "a2") == -ENOENT);
+	m_begin(&m, P9_TUNLINKAT);
+	m_u32(&m, 6);
+	m_str(&m, "a3");
+	m_u32(&m, P9_DOTL_AT_REMOVEDIR);
+	CHECK(rpc(s, &m) == P9_RUNLINKAT);
+	m_begin(&m, P9_TUNLINKAT);
+	m_u32(&m, 1);
+	m_str(&m, "b");
+	m_u32(&m, P9_DOTL_AT_REMOVEDIR);
+	CHECK(rpc(s, &m) == P9_RUNLINKAT);
+	p9_server_destroy(s);
+	check_sentinel();
+}
+
 static void test_readonly(void)
 {
 	struct p9_server *s = new_server(true);
@@ -1043,16 +1105,30 @@ static void test_malformed(void)
 	check_sentinel();
 }
 
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
 int main(void)
 {
 	setup();
+	int fds = count_fds();
 	test_session();
 	test_read_side();
 	test_symlink_escape();
 	test_write_side();
+	test_tree();
 	test_readonly();
 	test_malformed();
 	check_sentinel();
+	CHECK(count_fds() == fds); /* every server closed all it opened */
 	rm_rf(base);
 	return UNIT_DONE();
 }

@@ -6,6 +6,7 @@ VMHOST_TOP=${VMHOST_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 GUEST_DIR=${HYRUN_GUEST_DIR:-$VMHOST_TOP/build/guest}
 
 # The agent's initramfs plus busybox (guest commands need a shell and echo), built by `make guest`.
+# shellcheck disable=SC2034 # used by the files that source this one
 GUEST_INITRD=$GUEST_DIR/initramfs-busybox.cpio
 
 # microvm_status N: QEMU's exit status when the agent reports exit code N through isa-debug-exit
