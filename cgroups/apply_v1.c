@@ -40,11 +40,10 @@ static int apply_memory(struct hy_cgroup *cg, const struct hy_memory_resources *
 		return served_by_v2(cg, CG_MEMORY) ? 0 : missing(err, "memory", CG_MEMORY);
 	int r;
 	bool limit = m->has_limit && m->limit != 0, swap = m->has_swap && m->swap != 0;
+	/* Without swap accounting there is no memsw file: the swap value is ignored, as runc and
+	 * crun do (engines such as podman always send one). */
 	if (swap && !cg_file_exists(dir, "memory.memsw.limit_in_bytes"))
-		return hy_error_set(err, ENOTSUP,
-				    "memory.swap: swap accounting is disabled on this host (no "
-				    "%s/memory.memsw.limit_in_bytes)",
-				    dir);
+		swap = false;
 	if (limit && swap) {
 		/* memsw must stay >= the memory limit at every step: raise memsw first when the
 		 * new limit grows (or swap becomes unlimited), lower the limit first otherwise. */

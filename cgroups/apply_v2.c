@@ -51,15 +51,12 @@ static int apply_memory(const char *dir, const struct hy_memory_resources *m,
 					    m->swap);
 		if ((r = cgroup_memsw_to_swap_max(m->swap, lim, &swap_max, err)) < 0)
 			return r;
-		if (!cg_file_exists(dir, "memory.swap.max"))
-			return hy_error_set(err, ENOTSUP,
-					    "memory.swap: no %s/memory.swap.max (swap accounting "
-					    "disabled)",
-					    dir);
-		/* Write the limit first: swap.max does not depend on it in v2. */
+		/* Write the limit first: swap.max does not depend on it in v2. Without swap
+		 * accounting (no memory.swap.max) the swap value is ignored, as crun does. */
 		if (limit && (r = write_max(dir, "memory.max", m->limit, err)) < 0)
 			return r;
-		if ((r = write_max(dir, "memory.swap.max", swap_max, err)) < 0)
+		if (cg_file_exists(dir, "memory.swap.max") &&
+		    (r = write_max(dir, "memory.swap.max", swap_max, err)) < 0)
 			return r;
 	} else if (limit && (r = write_max(dir, "memory.max", m->limit, err)) < 0) {
 		return r;

@@ -190,21 +190,23 @@ int cgroup_kill_all(struct hy_cgroup *cg, int sig, struct hy_error *err)
 {
 	struct cg_hier *u = cg_unified(cg);
 	/* cgroup.kill (5.14+) kills the whole subtree atomically, with no fork race. On hybrid
-	 * hosts the unified hierarchy holds the container's processes as well. */
+	 * hosts the unified hierarchy holds the container's processes as well; when it holds none
+	 * (a container created before the unified mount existed), the per-pid path below does. */
 	if (sig == SIGKILL && u && cg_file_exists(u->dir, "cgroup.kill")) {
-		pid_t *pids = NULL;
-		size_t n = 0;
+		struct pid_list l = {0};
 		struct hy_error ignored = {0};
-		int r = cg_write(u->dir, "cgroup.kill", "1", err);
-		if (r < 0)
+		bool populated = collect(u->dir, &l, 0, &ignored) == 0 && l.n > 0;
+		free(l.v);
+		if (populated) {
+			int r = cg_write(u->dir, "cgroup.kill", "1", err);
+			/* A v1-frozen (paused) task only dies once thawed; v2 lets SIGKILL through. */
+			bool frozen = false;
+			struct cg_hier *fz = cg_hier_for(cg, CG_FREEZER);
+			if (r == 0 && fz && !fz->v2 && cgroup_is_frozen(cg, &frozen, &ignored) == 0 &&
+			    frozen)
+				r = cgroup_freeze(cg, false, err);
 			return r;
-		/* When the container's processes are not in the unified tree (an old create),
-		 * fall through to the per-pid path. */
-		if (cgroup_pids(cg, &pids, &n, &ignored) == 0 && n == 0) {
-			free(pids);
-			return 0;
 		}
-		free(pids);
 	}
 	/* Freeze so that nothing forks between the listing and the signals; a paused container
 	 * stays paused. */

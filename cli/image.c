@@ -126,6 +126,11 @@ static int do_unpack(struct hy_cli *cli, int argc, char **argv, struct hy_error 
 			BAD_OPT("image unpack");
 		}
 	}
+	/* The global --isolation, when given, stands for the command's own flag. */
+	if (!o.isolation && cli->rt.isolation == HY_ISOLATION_VM)
+		o.isolation = "vm";
+	else if (!o.isolation && cli->rt.isolation == HY_ISOLATION_CONTAINER)
+		o.isolation = "container";
 	if (o.isolation && strcmp(o.isolation, "container") && strcmp(o.isolation, "vm"))
 		return cli_usage_error(err, "image unpack", "--isolation: expected container or vm");
 	int rc = env_limits(&o.limits, err);

@@ -51,9 +51,10 @@ static int src_open(struct source *src, const char *rel, int *fd_out, struct hy_
 	if (src->hashed) {
 		char h[72];
 		digest_of_buf(clean, strlen(clean), h);
-		fd = openat(src->dirfd, h + 7, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		fd = openat(src->dirfd, h + 7, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	} else {
-		struct open_how how = {.flags = O_RDONLY | O_CLOEXEC,
+		/* O_NONBLOCK: a FIFO planted in the layout must not hang the import. */
+		struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK,
 				       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
 		fd = (int)syscall(SYS_openat2, src->dirfd, clean, &how, sizeof(how));
 	}
@@ -651,12 +652,19 @@ int image_import(const char *root, const char *path, const struct image_import_o
 			rc = -(err->code ? err->code : ENOMEM);
 	}
 	struct store_index idx = {0};
+	bool replaced = false;
 	if (!rc)
 		rc = store_index_load(&s, &idx, err);
+	for (size_t i = 0; !rc && i < idx.n; i++)
+		if (strcmp(idx.refs[i].name, name) == 0 && strcmp(idx.refs[i].digest, digest) != 0)
+			replaced = true;
 	if (!rc)
 		rc = store_index_set(&idx, name, digest, msize, MT_OCI_MANIFEST, err);
 	if (!rc)
 		rc = store_index_save(&s, &idx, err);
+	/* The name moved to a new image: what only the old one used goes. */
+	if (!rc && replaced && store_gc(&s, &idx, err))
+		hy_error_clear(err);
 	if (rc) {
 		/* Nothing partial stays: drop what this import added. */
 		for (size_t i = 0; i < added.n; i++)

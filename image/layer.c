@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -128,13 +129,17 @@ static int clear_opaque(struct layer_ctx *c, int dirfd, const char *prefix)
 	}
 	int rc = 0;
 	struct dirent *e;
-	char path[4096];
+	/* On the heap: a hostile layer can nest directories deep enough to exhaust the stack. */
+	char *path = malloc(PATH_MAX);
+	if (!path) {
+		closedir(d);
+		return -ENOMEM;
+	}
 	while ((e = readdir(d)) && !rc) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		int n = snprintf(path, sizeof(path), "%s%s%s", prefix, prefix[0] ? "/" : "",
-				 e->d_name);
-		if (n < 0 || (size_t)n >= sizeof(path))
+		int n = snprintf(path, PATH_MAX, "%s%s%s", prefix, prefix[0] ? "/" : "", e->d_name);
+		if (n < 0 || n >= PATH_MAX)
 			continue;
 		if (!seen_has(c, path, (size_t)n)) {
 			rc = image_rmtree_at(dirfd, e->d_name);
@@ -146,6 +151,7 @@ static int clear_opaque(struct layer_ctx *c, int dirfd, const char *prefix)
 			close(sub);
 		}
 	}
+	free(path);
 	closedir(d);
 	return rc;
 }
@@ -315,10 +321,12 @@ static int write_data(struct archive *a, int fd, int64_t size)
 {
 	const void *buf;
 	size_t len;
-	la_int64_t off;
+	la_int64_t off, end = 0;
 	int r;
 	while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
 		const char *p = buf;
+		if (off + (la_int64_t)len > end)
+			end = off + (la_int64_t)len;
 		while (len > 0) {
 			ssize_t n = pwrite(fd, p, len, off);
 			if (n < 0 && errno == EINTR)
@@ -333,8 +341,7 @@ static int write_data(struct archive *a, int fd, int64_t size)
 	if (r != ARCHIVE_EOF)
 		return -EIO;
 	/* A sparse file's tail hole. */
-	struct stat st;
-	if (fstat(fd, &st) == 0 && st.st_size < size && ftruncate(fd, size) < 0)
+	if (end < size && ftruncate(fd, size) < 0)
 		return -errno;
 	return 0;
 }
@@ -498,9 +505,15 @@ static int apply_entry(struct layer_ctx *c, struct archive *a, struct archive_en
 		break;
 	}
 	case AE_IFREG:
-		if ((rc = clear_slot(pfd, base, false)) < 0)
-			FAIL(-rc, "layer %s: entry '%.200s': %s", digest, path, strerror(-rc));
+		/* Most entries are new: try first, clear the slot only when something is there. */
 		fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno == EEXIST) {
+			if ((rc = clear_slot(pfd, base, false)) < 0)
+				FAIL(-rc, "layer %s: entry '%.200s': %s", digest, path,
+				     strerror(-rc));
+			fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				    0600);
+		}
 		if (fd < 0)
 			FAIL(errno, "layer %s: create '%.200s': %s", digest, path, strerror(errno));
 		if ((rc = write_data(a, fd, size)))
@@ -515,10 +528,15 @@ static int apply_entry(struct layer_ctx *c, struct archive *a, struct archive_en
 		const char *target = archive_entry_symlink(e);
 		if (!target)
 			FAIL(EINVAL, "layer %s: symlink '%.200s' without a target", digest, path);
-		if ((rc = clear_slot(pfd, base, false)) < 0)
-			FAIL(-rc, "layer %s: entry '%.200s': %s", digest, path, strerror(-rc));
 		/* Any target is fine: nothing here ever follows it. */
-		if (symlinkat(target, pfd, base) < 0)
+		int made = symlinkat(target, pfd, base);
+		if (made < 0 && errno == EEXIST) {
+			if ((rc = clear_slot(pfd, base, false)) < 0)
+				FAIL(-rc, "layer %s: entry '%.200s': %s", digest, path,
+				     strerror(-rc));
+			made = symlinkat(target, pfd, base);
+		}
+		if (made < 0)
 			FAIL(errno, "layer %s: symlink '%.200s': %s", digest, path, strerror(errno));
 		int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
 		if (uid >= 0 && uid < UINT32_MAX && gid >= 0 && gid < UINT32_MAX)

@@ -17,7 +17,8 @@
 
 static char *read_db(int rootfd, const char *path)
 {
-	struct open_how how = {.flags = O_RDONLY | O_CLOEXEC,
+	/* O_NONBLOCK: a planted FIFO must not hang us. */
+	struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK,
 			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
 	int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
 	if (fd < 0)

@@ -214,12 +214,9 @@ static void *vcpu_thread(void *arg)
 
 int vcpu_start(struct vcpu *v, struct hy_error *err)
 {
-	/* Small stacks: a vCPU thread only dispatches exits. */
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	int rc = pthread_create(&v->thread, &attr, vcpu_thread, v);
-	pthread_attr_destroy(&attr);
+	/* Default stack: a smaller one must still hold the binary's static TLS, whose size other
+	 * parts of hyrun decide; untouched stack pages cost no memory anyway. */
+	int rc = pthread_create(&v->thread, NULL, vcpu_thread, v);
 	if (rc)
 		return hy_error_errno(err, rc, "cannot start vCPU %u's thread", v->id);
 	v->started = true;

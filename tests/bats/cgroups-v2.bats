@@ -224,3 +224,51 @@ counter() {
 		echo "$output" | jq -e '.data.hugetlb["2MB"].usage == 0'
 	fi
 }
+
+@test "v2: update changes memory.max, cpu.max, cpu.weight and pids.max of a running container" {
+	has_ctrl memory && has_ctrl cpu && has_ctrl pids ||
+		skip "needs the memory, cpu and pids controllers on the cgroup2 hierarchy"
+	make_bundle "$BUNDLE" sleep 60
+	bundle_jq "$BUNDLE" '.linux.resources += {memory: {limit: 33554432}, pids: {limit: 20}}'
+	start_container
+	run hy2 update --memory 64m --cpu-quota 30000 --cpu-period 100000 --cpu-shares 2048 \
+		--pids-limit 30 "$ID"
+	assert_success
+	[ "$(cat "$DIR/memory.max")" = 67108864 ]
+	[ "$(cat "$DIR/cpu.max")" = "30000 100000" ]
+	[ "$(cat "$DIR/cpu.weight")" = 79 ] # 1 + (2048 - 2) * 9999 / 262142
+	[ "$(cat "$DIR/pids.max")" = 30 ]
+	# changing only the period keeps the quota
+	run hy2 update --cpu-period 50000 "$ID"
+	assert_success
+	[ "$(cat "$DIR/cpu.max")" = "30000 50000" ]
+	run hy2 update --memory -1 --pids-limit -1 "$ID"
+	assert_success
+	[ "$(cat "$DIR/memory.max")" = max ]
+	[ "$(cat "$DIR/pids.max")" = max ]
+}
+
+@test "v2: a process over memory.max is OOM-killed and events reports it" {
+	has_ctrl memory || skip "no memory controller on this cgroup2 hierarchy"
+	make_bundle "$BUNDLE" sh -c 'sleep 1; tail /dev/zero'
+	bundle_jq "$BUNDLE" '.linux.resources += {memory: {limit: 16777216, swap: 16777216}}'
+	start_container
+	hy2 events --interval 1s "$ID" >"$BATS_TEST_TMPDIR/events" 2>&1 &
+	wait_until grep -q '"type":"oom"' "$BATS_TEST_TMPDIR/events"
+	run cat "$BATS_TEST_TMPDIR/events"
+	assert_line "{\"type\":\"oom\",\"id\":\"$ID\"}"
+	run cat "$DIR/memory.events"
+	assert_line --regexp '^oom_kill [1-9]'
+}
+
+@test "v2: a fork bomb stops at pids.max" {
+	has_ctrl pids || skip "no pids controller on this cgroup2 hierarchy"
+	make_bundle "$BUNDLE" sh -c \
+		'sh -c "i=0; while [ \$i -lt 40 ]; do sleep 30 & i=\$((i+1)); done; sleep 30"; echo forked >/tmp/done; exec sleep 60'
+	bundle_jq "$BUNDLE" '.linux.resources += {pids: {limit: 10}}'
+	start_container
+	wait_until [ -e "/proc/$(init_pid)/root/tmp/done" ]
+	[ "$(cat "$DIR/pids.current")" -le 10 ]
+	run cat "$DIR/pids.events"
+	assert_line --regexp '^max [1-9]'
+}

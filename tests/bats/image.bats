@@ -221,6 +221,22 @@ assert_runs_full() {
 	[ ! -e "$T/out.tar" ]
 }
 
+@test "image: a FIFO or an escaping symlink in place of a layout's blob is refused" {
+	cp -a "$F/oci" "$T/fifo"
+	local cfg
+	cfg=$(jq -r '.config.digest[7:]' "$T/fifo/blobs/sha256/$(jq -r '.manifests[0].digest[7:]' "$T/fifo/index.json")")
+	rm "$T/fifo/blobs/sha256/$cfg"
+	mkfifo "$T/fifo/blobs/sha256/$cfg"
+	run timeout 20 "$HYRUN" --image-root "$STORE" image import "$T/fifo" --name f:1
+	assert_failure
+	assert_output --partial 'not a regular file'
+	cp -a "$F/oci" "$T/link"
+	ln -sf "$SENTINEL/secret" "$T/link/blobs/sha256/$cfg"
+	run img import "$T/link" --name f:2
+	assert_failure
+	[ "$(blob_count)" = 0 ]
+}
+
 @test "image: ls, inspect, rm with blob garbage collection" {
 	img import "$F/oci" --name bb:v1
 	img import "$F/docker.tar" --name bb:docker
@@ -249,6 +265,20 @@ assert_runs_full() {
 	run img inspect bb:v1
 	assert_failure
 	assert_output --partial 'not found'
+	# Re-importing another image under a taken name drops the blobs only the old one used.
+	make_oci_layout "$T/small" s:1 "$IMAGE_CONFIG_DEFAULT" "$F/layers/l2.tar"
+	local l2gz
+	l2gz=$(sha256sum "$F/layers/l2.tar.gz" | cut -d' ' -f1)
+	img import "$F/oci" --name moving:1
+	[ -f "$STORE/blobs/sha256/$l2gz" ]
+	img import "$T/small" --name moving:1
+	[ ! -e "$STORE/blobs/sha256/$l2gz" ]
+	[ -f "$STORE/blobs/sha256/$l1" ]
+	run img inspect moving:1
+	assert_success
+	run jq -r '.manifest.layers | length' <<<"$output"
+	assert_output 1
+	img rm moving:1
 	run img rm bb:docker
 	assert_success
 	[ "$(blob_count)" = 0 ]

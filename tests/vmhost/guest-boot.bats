@@ -80,6 +80,9 @@ boot() {
 	assert_equal "$status" "$(microvm_status 0)"
 	assert_line on-the-disk
 	assert_output --partial "/dev/vda / ext4 "
+	# The agent remounts its root read-only before the reset: the file system must be clean.
+	run e2fsck -fn "$img"
+	assert_success
 	run debugfs -R "cat /written" "$img"
 	assert_output --partial new
 }

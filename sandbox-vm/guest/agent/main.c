@@ -36,6 +36,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	code = agent_run(argv + 1);
+	/* The command may have made the console its controlling tty and had it hung up on exit. */
+	if (pid1)
+		on_hvc = agent_setup_console();
 out:
 	snprintf(line, sizeof(line), "exit %d", code);
 	agent_announce(on_hvc, line);

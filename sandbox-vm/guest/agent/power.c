@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/io.h>
+#include <sys/mount.h>
 #include <sys/reboot.h>
 #include <unistd.h>
 
@@ -11,6 +12,10 @@
 
 void agent_power_off(int code)
 {
+	/* Leave a clean file system on a disk root: remounting read-only checkpoints ext4's journal
+	 * (the VM is reset, never unmounted). Everything else is dead by now (agent_run). */
+	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0 && errno != EINVAL)
+		agent_debug("remount / read-only: %s", strerror(errno));
 	sync();
 	if (ioperm(AGENT_EXIT_PORT, 1, 1) == 0)
 		outb((unsigned char)code, AGENT_EXIT_PORT);

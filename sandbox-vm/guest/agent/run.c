@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,9 +27,10 @@ int agent_run(char *const argv[])
 		return 255;
 	}
 	if (pid == 0) {
-		/* Own session with the console as controlling terminal: job control and ^C work. */
+		/* Own session, but no controlling terminal: when a session leader with one exits, the
+		 * kernel hangs that tty up, and the agent's own console descriptors with it (its exit
+		 * line was lost on hvc0). Terminals for OCI processes come from ptys (issue 8). */
 		setsid();
-		(void)ioctl(STDIN_FILENO, TIOCSCTTY, 0);
 		execvp(argv[0], argv);
 		int e = errno;
 		agent_log("exec %s: %s", argv[0], strerror(e));
