@@ -4,7 +4,6 @@
 
 #include "cli/cli.h"
 
-#pragma weak container_create
 
 static const char usage[] =
 	"usage: hyrun create [options] ID\n\n"
@@ -93,7 +92,5 @@ int cmd_create(struct hy_cli *cli, int argc, char **argv, struct hy_error *err)
 	int rc = cli_parse_create_opts("create", usage, argc, argv, &o, NULL, err);
 	if (rc)
 		return rc > 0 ? 0 : rc;
-	if (!container_create)
-		return cli_unavailable(err, "create");
 	return container_create(&cli->rt, &o, err);
 }

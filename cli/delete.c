@@ -4,7 +4,6 @@
 
 #include "cli/cli.h"
 
-#pragma weak container_delete
 
 static const char usage[] =
 	"usage: hyrun delete [options] ID [ID...]\n\n"
@@ -32,8 +31,6 @@ int cmd_delete(struct hy_cli *cli, int argc, char **argv, struct hy_error *err)
 	}
 	if (optind >= argc)
 		return cli_usage_error(err, "delete", "missing container id");
-	if (!container_delete)
-		return cli_unavailable(err, "delete");
 	/* Like runc: try every id; the first failure is the command's error, later ones are
 	 * reported as they happen. */
 	int first = 0;

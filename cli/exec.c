@@ -14,7 +14,6 @@
 #include "runtime/security.h"
 #include "runtime/state.h"
 
-#pragma weak container_exec
 
 static const char usage[] =
 	"usage: hyrun exec [options] ID COMMAND [ARGS...]\n"
@@ -310,8 +309,6 @@ int cmd_exec(struct hy_cli *cli, int argc, char **argv, struct hy_error *err)
 		rc = cli_usage_error(err, "exec", "missing container id");
 	else if (!rc && f.process_file && optind + 1 < argc)
 		rc = cli_usage_error(err, "exec", "--process cannot be combined with a command");
-	else if (!rc && !container_exec)
-		rc = cli_unavailable(err, "exec");
 	struct hy_process *p = NULL;
 	if (!rc && optind < argc) {
 		const char *id = argv[optind];

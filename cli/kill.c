@@ -4,7 +4,6 @@
 
 #include "cli/cli.h"
 
-#pragma weak container_kill
 
 static const char usage[] =
 	"usage: hyrun kill [options] ID [SIGNAL]\n\n"
@@ -39,7 +38,5 @@ int cmd_kill(struct hy_cli *cli, int argc, char **argv, struct hy_error *err)
 		return cli_usage_error(err, "kill", "unexpected argument '%s'", argv[optind + 2]);
 	if (argc - optind == 2 && (rc = cli_parse_signal(argv[optind + 1], &sig, err)))
 		return rc;
-	if (!container_kill)
-		return cli_unavailable(err, "kill");
 	return container_kill(&cli->rt, id, sig, all, err);
 }

@@ -12,7 +12,6 @@
 
 #include "cli/cli.h"
 
-#pragma weak container_ps
 
 static const char usage[] =
 	"usage: hyrun ps [options] ID [ps options]\n\n"
@@ -160,8 +159,6 @@ int cmd_ps(struct hy_cli *cli, int argc, char **argv, struct hy_error *err)
 	const char *id = argv[optind];
 	if (json && optind + 1 < argc)
 		return cli_usage_error(err, "ps", "ps options cannot be combined with --format json");
-	if (!container_ps)
-		return cli_unavailable(err, "ps");
 	pid_t *pids = NULL;
 	size_t n = 0;
 	int rc = container_ps(&cli->rt, id, &pids, &n, err);

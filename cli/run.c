@@ -3,7 +3,6 @@
 
 #include "cli/cli.h"
 
-#pragma weak container_run
 
 static const char usage[] =
 	"usage: hyrun run [options] ID\n\n"
@@ -27,8 +26,6 @@ int cmd_run(struct hy_cli *cli, int argc, char **argv, struct hy_error *err)
 	int rc = cli_parse_create_opts("run", usage, argc, argv, &o, &f, err);
 	if (rc)
 		return rc > 0 ? 0 : rc;
-	if (!container_run)
-		return cli_unavailable(err, "run");
 	int status = 0;
 	rc = container_run(&cli->rt, &o, f.detach, f.keep, &status, err);
 	if (rc < 0)

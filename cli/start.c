@@ -3,7 +3,6 @@
 
 #include "cli/cli.h"
 
-#pragma weak container_start
 
 static const char usage[] = "usage: hyrun start ID\n\n"
 			    "Starts the created container ID (runs its process's program).\n\n"
@@ -23,7 +22,5 @@ int cmd_start(struct hy_cli *cli, int argc, char **argv, struct hy_error *err)
 	int rc = cli_one_id(argc, argv, "start", &id, err);
 	if (rc)
 		return rc;
-	if (!container_start)
-		return cli_unavailable(err, "start");
 	return container_start(&cli->rt, id, err);
 }

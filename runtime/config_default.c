@@ -12,8 +12,6 @@
 #include "runtime/config_internal.h"
 #include "runtime/seccomp.h"
 
-/* sec provides the profile; weak so `spec` works (without seccomp) before it is linked. */
-#pragma weak seccomp_default_profile_json
 
 static const char spec_head[] =
 	"{\"ociVersion\":\"1.0.2\","
@@ -134,7 +132,7 @@ char *config_default_spec_json(bool rootless, struct hy_error *err)
 	free(compact);
 	if (rc)
 		return NULL;
-	const char *profile = seccomp_default_profile_json ? seccomp_default_profile_json() : NULL;
+	const char *profile = seccomp_default_profile_json();
 	if (profile &&
 	    json_parse_buf(profile, strlen(profile), "default seccomp profile", &seccomp, err)) {
 		yajl_tree_free(root);

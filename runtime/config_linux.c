@@ -11,14 +11,6 @@
 #define HAVE_CGROUP_RESOURCES 1
 #endif
 
-/* The parsers of linux.resources (cg) and linux.seccomp (sec) live in other parts; weak so that
- * this part links while they are being written (the subtree is then skipped). */
-#pragma weak seccomp_config_parse
-#pragma weak seccomp_config_free
-#ifdef HAVE_CGROUP_RESOURCES
-#pragma weak cgroup_resources_parse
-#pragma weak cgroup_resources_free
-#endif
 
 const char *const cfg_namespace_names[HY_NS__COUNT] = {
 	[HY_NS_PID] = "pid",	   [HY_NS_NETWORK] = "network", [HY_NS_MOUNT] = "mount",
@@ -40,7 +32,7 @@ void cfg_free_linux(struct hy_linux *l)
 	free(l->devices);
 	free(l->cgroups_path);
 #ifdef HAVE_CGROUP_RESOURCES
-	if (l->resources && cgroup_resources_free)
+	if (l->resources)
 		cgroup_resources_free(l->resources);
 #endif
 	free(l->rootfs_propagation);
@@ -48,7 +40,7 @@ void cfg_free_linux(struct hy_linux *l)
 	hy_strv_free(&l->readonly_paths);
 	free(l->mount_label);
 	cfg_free_kv(l->sysctl, l->n_sysctl);
-	if (l->seccomp && seccomp_config_free)
+	if (l->seccomp)
 		seccomp_config_free(l->seccomp);
 	memset(l, 0, sizeof(*l));
 }
@@ -289,7 +281,7 @@ static int parse_resources(yajl_val lx, const char *file, struct hy_linux *l,
 		return 0;
 	int rc = json_expect_object(res, file, "linux.resources", err);
 #ifdef HAVE_CGROUP_RESOURCES
-	if (!rc && cgroup_resources_parse)
+	if (!rc)
 		rc = cgroup_resources_parse(res, file, "linux.resources", &l->resources, err);
 #endif
 	return rc;
@@ -322,7 +314,7 @@ int cfg_parse_linux(yajl_val root, const char *file, struct hy_config *cfg, stru
 	    (rc = parse_personality(lx, file, l, err)))
 		return rc;
 	yajl_val sc = json_get(lx, "seccomp");
-	if (sc && seccomp_config_parse)
+	if (sc)
 		rc = seccomp_config_parse(sc, file, "linux.seccomp", &l->seccomp, err);
 	return rc;
 }

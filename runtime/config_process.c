@@ -8,8 +8,6 @@
 #include "runtime/config_internal.h"
 #include "runtime/security.h"
 
-/* sec provides caps_validate; weak so this part links (and skips the check) before it exists. */
-#pragma weak caps_validate
 
 static const struct {
 	const char *name;
@@ -163,7 +161,7 @@ static int parse_capabilities(yajl_val node, const char *file, const char *path,
 	    (rc = json_get_strv(caps, "permitted", file, cp, &c->permitted, err)) ||
 	    (rc = json_get_strv(caps, "ambient", file, cp, &c->ambient, err)))
 		return rc;
-	if (caps_validate && (rc = caps_validate(c, cp, err)))
+	if ((rc = caps_validate(c, cp, err)))
 		return hy_error_prefix(err, "%s", file);
 	return 0;
 }

@@ -18,20 +18,11 @@
 #include "runtime/container_internal.h"
 #include "runtime/container_sync.h"
 #include "runtime/linux_child.h"
+#include "runtime/mounts.h"
 #include "runtime/process.h"
 #include "runtime/seccomp.h"
 #include "runtime/security.h"
 #include "runtime/terminal.h"
-
-#pragma weak userns_write_mappings
-#pragma weak userns_map_id
-#pragma weak seccomp_send_listener
-#pragma weak cgroup_create
-#pragma weak cgroup_state_path
-#pragma weak cgroup_add_pid
-#pragma weak cgroup_apply_resources
-#pragma weak cgroup_destroy
-#pragma weak cgroup_free
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -58,10 +49,8 @@ static int validate(const struct hy_config *cfg, const struct hy_create_opts *op
 	if (cfg->linux_.n_time_offsets && (!ns[HY_NS_TIME].present || ns[HY_NS_TIME].path))
 		return hy_error_set(err, EINVAL, "config.json: linux.timeOffsets: needs a new time "
 						 "namespace");
-	if (ns[HY_NS_USER].present && !ns[HY_NS_USER].path && !userns_write_mappings)
-		return hy_error_set(err, ENOSYS, "user namespaces: userns_write_mappings is not "
-						 "available in this build");
-	return 0;
+	/* A clear error now rather than "chdir: Permission denied" from inside. */
+	return userns_check_rootfs_owner(cfg->root_path, &cfg->linux_, err);
 }
 
 static int make_fifo(const char *root, const struct hy_config *cfg, struct hy_created *c,
@@ -115,9 +104,9 @@ static int setup_child(int sock, pid_t stage1, bool maps, struct hy_created *c,
 	int rc;
 	if (maps && (rc = userns_write_mappings(stage1, &cfg->linux_, err)) < 0)
 		return rc;
-	if ((rc = cgroup_add_pid(c->cg, stage1, err)) < 0)
+	if (c->cg && (rc = cgroup_add_pid(c->cg, stage1, err)) < 0)
 		return rc;
-	if (cfg->linux_.resources &&
+	if (c->cg && cfg->linux_.resources &&
 	    (rc = cgroup_apply_resources(c->cg, cfg->linux_.resources, err)) < 0)
 		return hy_error_prefix(err, "linux.resources");
 	/* A child that already failed has its error queued for parent_sync: no error here. */
@@ -164,10 +153,11 @@ static int parent_sync(const struct hy_create_opts *opts, bool keep_master, int 
 			break;
 		case SYNC_READY:
 			if (fd >= 0) {
+				/* The listener must learn which process it serves. */
+				c->st.pid = c->pid;
 				char *json = state_to_json(&c->st, false);
-				rc = seccomp_send_listener ?
-					     seccomp_send_listener(cfg->linux_.seccomp, fd, json, err) :
-					     hy_error_set(err, ENOSYS, "seccomp listener: not available");
+				rc = json ? seccomp_send_listener(cfg->linux_.seccomp, fd, json, err)
+					  : hy_error_set(err, ENOMEM, "out of memory");
 				free(json);
 				close(fd);
 				if (rc < 0)
@@ -196,7 +186,7 @@ static void fill_state(const struct hy_runtime *rt, struct hy_created *c, const 
 	st->annotations = cfg->annotations;
 	st->n_annotations = cfg->n_annotations;
 	st->isolation = HY_ISOLATION_CONTAINER;
-	st->cgroup_path = (char *)cgroup_state_path(c->cg);
+	st->cgroup_path = c->cg ? (char *)cgroup_state_path(c->cg) : NULL;
 	st->systemd_cgroup = rt->systemd_cgroup;
 	st->use_terminal = cfg->process->terminal;
 	st->has_pidns = cfg->linux_.namespaces[HY_NS_PID].present;
@@ -226,6 +216,46 @@ static void plan_namespaces(const struct hy_config *cfg, struct linux_child *lc,
 	lc->new_userns = u->present && !u->path;
 }
 
+/* User namespaces of the idmapped mounts, made here where /proc is the host's: the container
+ * process only has to open_tree + mount_setattr + move_mount with them. */
+static int prepare_idmaps(const struct hy_config *cfg, int min_fd, int **out,
+			  struct hy_error *err)
+{
+	*out = NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < cfg->n_mounts; i++)
+		n += mount_wants_idmap(&cfg->mounts[i]);
+	if (!n)
+		return 0;
+	int *fds = malloc(cfg->n_mounts * sizeof(int));
+	if (!fds)
+		return hy_error_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < cfg->n_mounts; i++)
+		fds[i] = -1;
+	*out = fds;
+	for (size_t i = 0; i < cfg->n_mounts; i++) {
+		if (!mount_wants_idmap(&cfg->mounts[i]))
+			continue;
+		int fd;
+		int rc = mount_idmap_userns(cfg, i, &fd, err);
+		if (rc < 0)
+			return rc;
+		fds[i] = fcntl(fd, F_DUPFD_CLOEXEC, min_fd);
+		close(fd);
+		if (fds[i] < 0)
+			return hy_error_errno(err, errno, "mounts[%zu]: fcntl F_DUPFD", i);
+	}
+	return 0;
+}
+
+static void close_idmaps(int *fds, size_t n)
+{
+	for (size_t i = 0; fds && i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+}
+
 static int spawn_init(const struct hy_runtime *rt, const struct hy_create_opts *opts,
 		      bool keep_master, bool for_run, struct hy_created *c, struct hy_error *err)
 {
@@ -248,7 +278,12 @@ static int spawn_init(const struct hy_runtime *rt, const struct hy_create_opts *
 	/* Our own fds go above the range passed on to the container. */
 	int min_fd = 3 + (int)lc.keep_fds;
 	int sv[2] = {-1, -1};
-	int fifo = for_run ? -1 : open(c->fifo_path, O_PATH | O_CLOEXEC);
+	int fifo = -1;
+	rc = prepare_idmaps(cfg, min_fd, &lc.idmap_fds, err);
+	lc.n_idmap_fds = lc.idmap_fds ? cfg->n_mounts : 0;
+	if (rc < 0)
+		goto out;
+	fifo = for_run ? -1 : open(c->fifo_path, O_PATH | O_CLOEXEC);
 	if (!for_run && fifo < 0) {
 		rc = hy_error_errno(err, errno, "open %s", c->fifo_path);
 		goto out;
@@ -295,6 +330,7 @@ static int spawn_init(const struct hy_runtime *rt, const struct hy_create_opts *
 		sv[0] = -1;
 	}
 out:
+	close_idmaps(lc.idmap_fds, lc.n_idmap_fds);
 	ns_close_all(lc.ns_fds);
 	if (fifo >= 0)
 		close(fifo);
@@ -305,6 +341,27 @@ out:
 	for (int i = 0; i < 2; i++)
 		if (sv[i] >= 0)
 			close(sv[i]);
+	return rc;
+}
+
+/* The container's cgroup. Rootless without linux.resources there is nothing to limit: like crun
+ * with cgroupfs, go on without one when it cannot be created. */
+static int create_cgroup(const struct hy_runtime *rt, const struct hy_create_opts *opts,
+			 struct hy_created *c, struct hy_error *err)
+{
+	struct cgroup_spec spec = {.id = opts->id,
+				   .cgroups_path = c->cfg->linux_.cgroups_path,
+				   .systemd = rt->systemd_cgroup};
+	bool rootless = geteuid() != 0;
+	if (rootless && !c->cfg->linux_.resources && !c->cfg->linux_.cgroups_path)
+		return 0;
+	int rc = cgroup_create(&spec, &c->cg, err);
+	if (rc < 0 && rootless) {
+		c->cg = NULL;
+		return hy_error_prefix(err, "%s: cgroups need root or a delegated cgroup",
+				       c->cfg->linux_.resources ? "linux.resources"
+								: "linux.cgroupsPath");
+	}
 	return rc;
 }
 
@@ -319,7 +376,7 @@ void created_free(struct hy_created *c)
 	if (c->lock_fd >= 0)
 		state_unlock(c->lock_fd);
 	c->lock_fd = -1;
-	if (c->cg && cgroup_free)
+	if (c->cg)
 		cgroup_free(c->cg);
 	c->cg = NULL;
 	free(c->st.created);
@@ -338,9 +395,6 @@ int container_create_internal(const struct hy_runtime *rt, const struct hy_creat
 	c->lock_fd = -1;
 	c->pty_master = -1;
 	c->sync = -1;
-	if (!cgroup_create || !cgroup_add_pid || !cgroup_destroy || !cgroup_apply_resources ||
-	    !cgroup_state_path)
-		return hy_error_set(err, ENOSYS, "cgroups: not available in this build");
 	int rc = state_validate_id(opts->id, err);
 	if (rc < 0)
 		return rc;
@@ -353,11 +407,20 @@ int container_create_internal(const struct hy_runtime *rt, const struct hy_creat
 		goto fail_config;
 	if ((rc = state_create_dir(rt->root, opts->id, &c->lock_fd, err)) < 0)
 		goto fail_config;
-	struct cgroup_spec spec = {.id = opts->id,
-				   .cgroups_path = c->cfg->linux_.cgroups_path,
-				   .systemd = rt->systemd_cgroup};
-	if ((rc = cgroup_create(&spec, &c->cg, err)) < 0)
+	if ((rc = create_cgroup(rt, opts, c, err)) < 0)
 		goto fail_state;
+	/* Compiled once here (and cached under the root), not in every container process. */
+	if (c->cfg->has_linux && c->cfg->linux_.seccomp) {
+		char *cache = state_dir_path(rt->root, ".seccomp-cache");
+		if (!cache) {
+			rc = hy_error_set(err, ENOMEM, "out of memory");
+			goto fail_cgroup;
+		}
+		rc = seccomp_prepare(c->cfg->linux_.seccomp, cache, err);
+		free(cache);
+		if (rc < 0)
+			goto fail_cgroup;
+	}
 	fill_state(rt, c, opts->id);
 	if (!for_run && (rc = make_fifo(rt->root, c->cfg, c, err)) < 0)
 		goto fail_cgroup;
@@ -374,7 +437,8 @@ int container_create_internal(const struct hy_runtime *rt, const struct hy_creat
 	return 0;
 fail_cgroup:;
 	struct hy_error ignored;
-	cgroup_destroy(c->cg, &ignored);
+	if (c->cg)
+		cgroup_destroy(c->cg, &ignored);
 fail_state:;
 	struct hy_error ignored2;
 	state_remove(rt->root, opts->id, &ignored2);

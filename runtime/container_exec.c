@@ -23,14 +23,6 @@
 #include "runtime/security.h"
 #include "runtime/terminal.h"
 
-#pragma weak cgroup_open
-#pragma weak cgroup_add_pid
-#pragma weak cgroup_free
-#pragma weak caps_prepare_for_user_change
-#pragma weak caps_apply
-#pragma weak security_set_no_new_privs
-#pragma weak seccomp_load
-#pragma weak lsm_apply_process_labels
 
 struct exec_child {
 	const struct hy_process *p;
@@ -40,18 +32,18 @@ struct exec_child {
 	unsigned keep_fds, listen_fds;
 };
 
-#define MISSING(fn) hy_error_set(err, ENOSYS, "%s is not available in this build", #fn)
-
+/* A notify fd goes to the parent, which sends it to listenerPath as create does. */
 static int load_seccomp(const struct exec_child *x, struct hy_error *err)
 {
 	if (!x->cfg->has_linux || !x->cfg->linux_.seccomp)
 		return 0;
-	if (!seccomp_load)
-		return MISSING(seccomp_load);
 	int notify = -1;
 	int rc = seccomp_load(x->cfg->linux_.seccomp, &notify, err);
-	if (notify >= 0)
-		close(notify); /* the init's listener already serves this container */
+	if (notify >= 0) {
+		if (rc == 0 && sync_send(x->sync, SYNC_SECCOMP, 0, NULL, notify) < 0)
+			rc = hy_error_errno(err, errno, "exec: sending the seccomp notify fd");
+		close(notify);
+	}
 	return rc;
 }
 
@@ -80,20 +72,16 @@ static int exec_setup(struct exec_child *x, char **envp_out[], char **owned[], c
 		return -ENOMEM;
 	if ((rc = process_find_executable(p->args.v[0], *envp_out, exe, exe_size, err)) < 0)
 		return rc;
-	if (lsm_apply_process_labels && (rc = lsm_apply_process_labels(p, NULL, err)) < 0)
+	if ((rc = lsm_apply_process_labels(p, NULL, err)) < 0)
 		return rc;
 	if (!p->no_new_privileges && (rc = load_seccomp(x, err)) < 0)
 		return rc;
-	if (!caps_prepare_for_user_change || !caps_apply)
-		return MISSING(caps_apply);
 	if ((rc = caps_prepare_for_user_change(err)) < 0 || (rc = process_set_user(p, err)) < 0)
 		return rc;
 	process_set_umask(p);
 	if ((rc = process_chdir(p, err)) < 0 || (rc = caps_apply(p->capabilities, err)) < 0)
 		return rc;
 	if (p->no_new_privileges) {
-		if (!security_set_no_new_privs)
-			return MISSING(security_set_no_new_privs);
 		if ((rc = security_set_no_new_privs(err)) < 0 || (rc = load_seccomp(x, err)) < 0)
 			return rc;
 	}
@@ -134,8 +122,8 @@ static int write_oom_score_adj(pid_t pid, const struct hy_process *p, struct hy_
 }
 
 /* Receives the pty (or an error) until the child's execve closes the socket. */
-static int exec_parent_sync(const struct hy_exec_opts *opts, int sock, int *master,
-			    struct hy_error *err)
+static int exec_parent_sync(const struct hy_exec_opts *opts, const struct hy_state *st,
+			    const struct hy_config *cfg, int sock, int *master, struct hy_error *err)
 {
 	for (;;) {
 		struct sync_msg m;
@@ -150,7 +138,17 @@ static int exec_parent_sync(const struct hy_exec_opts *opts, int sock, int *mast
 				close(fd);
 			return hy_error_set(err, m.code, "exec: %s", m.text);
 		}
-		if (m.type == SYNC_PTY && fd >= 0) {
+		if (m.type == SYNC_SECCOMP && fd >= 0) {
+			/* The exec'd process has its own filter and listener fd: the agent at
+			 * listenerPath gets it with the container's state, as for the init. */
+			char *json = state_to_json(st, false);
+			rc = json ? seccomp_send_listener(cfg->linux_.seccomp, fd, json, err)
+				  : hy_error_set(err, ENOMEM, "out of memory");
+			free(json);
+			close(fd);
+			if (rc < 0)
+				return hy_error_prefix(err, "exec");
+		} else if (m.type == SYNC_PTY && fd >= 0) {
 			if (opts->console_socket) {
 				rc = terminal_send_to_socket(opts->console_socket, fd, err);
 				close(fd);
@@ -174,7 +172,7 @@ static int spawn(const struct hy_runtime *rt, const struct hy_exec_opts *opts,
 	struct hy_cgroup *cg = NULL;
 	int sv[2] = {-1, -1};
 	int rc = 0;
-	if (st->cgroup_path && cgroup_open && (rc = cgroup_open(st->cgroup_path, &cg, err)) < 0)
+	if (st->cgroup_path && (rc = cgroup_open(st->cgroup_path, &cg, err)) < 0)
 		return rc;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		rc = hy_error_errno(err, errno, "socketpair");
@@ -220,7 +218,7 @@ static int spawn(const struct hy_runtime *rt, const struct hy_exec_opts *opts,
 		goto out;
 	}
 	sync_send(sv[0], SYNC_ACK, 0, NULL, -1);
-	rc = exec_parent_sync(opts, sv[0], master, err);
+	rc = exec_parent_sync(opts, st, x->cfg, sv[0], master, err);
 	if (rc < 0) {
 		waitpid((pid_t)pid, NULL, 0);
 		goto out;
@@ -258,6 +256,17 @@ int container_exec(const struct hy_runtime *rt, const struct hy_exec_opts *opts,
 	}
 	if ((rc = container_load_config(st, &cfg, err)) < 0)
 		goto out;
+	if (cfg->has_linux && cfg->linux_.seccomp) {
+		char *cache = state_dir_path(rt->root, ".seccomp-cache");
+		if (!cache) {
+			rc = hy_error_set(err, ENOMEM, "out of memory");
+			goto out;
+		}
+		rc = seccomp_prepare(cfg->linux_.seccomp, cache, err);
+		free(cache);
+		if (rc < 0)
+			goto out;
+	}
 	unsigned listen = process_listen_fds();
 	struct exec_child x = {.p = opts->process, .cfg = cfg, .sync = -1,
 			       .listen_fds = listen, .keep_fds = listen + opts->preserve_fds};

@@ -7,14 +7,9 @@
 
 #include "runtime/container_internal.h"
 
-#pragma weak cgroup_open
-#pragma weak cgroup_kill_all
-#pragma weak cgroup_free
 
 static int kill_cgroup(const struct hy_state *st, int sig, struct hy_error *err)
 {
-	if (!cgroup_open || !cgroup_kill_all)
-		return hy_error_set(err, ENOSYS, "kill --all: cgroups not available in this build");
 	struct hy_cgroup *cg = NULL;
 	int rc = cgroup_open(st->cgroup_path, &cg, err);
 	if (rc < 0)

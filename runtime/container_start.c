@@ -12,15 +12,11 @@
 #include "runtime/container_internal.h"
 #include "runtime/hooks.h"
 
-#pragma weak hooks_run
-
 int container_run_hooks(const struct hy_config *cfg, enum hy_hook_kind kind,
 			const struct hy_state *st, struct hy_error *err)
 {
 	if (!cfg || !cfg->hooks[kind].n)
 		return 0;
-	if (!hooks_run)
-		return hy_error_set(err, ENOSYS, "hooks: not available in this build");
 	char *json = state_to_json(st, false);
 	if (!json)
 		return hy_error_set(err, ENOMEM, "out of memory");
@@ -79,16 +75,22 @@ static int read_exec_result(int fd, struct hy_error *err)
 
 int container_release_init(const char *fifo_path, pid_t pid, struct hy_error *err)
 {
-	/* A non-blocking open returns at once and wakes the init blocked in its open for writing;
-	 * the pidfd catches an init that died instead of ever writing. */
-	int fd = open(fifo_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return hy_error_errno(err, errno, "open %s", fifo_path);
+	/* The pidfd catches an init that died instead of ever writing. It is taken before the
+	 * fifo is opened: that open wakes the init, whose process may exit (and be reaped) at once,
+	 * and the pid would then be gone before we could ask for it. */
 	int pidfd = pidfd_open(pid, 0);
 	if (pidfd < 0) {
+		if (errno == ESRCH)
+			return hy_error_set(err, ECHILD, "container init %d exited before starting",
+					    (int)pid);
+		return hy_error_errno(err, errno, "pidfd_open of the container init %d", (int)pid);
+	}
+	/* A non-blocking open returns at once and wakes the init blocked in its open for writing. */
+	int fd = open(fifo_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
 		int e = errno;
-		close(fd);
-		return hy_error_errno(err, e, "container init %d", (int)pid);
+		close(pidfd);
+		return hy_error_errno(err, e, "open %s", fifo_path);
 	}
 	int rc = 0;
 	for (;;) {

@@ -85,7 +85,13 @@ static int create_device(int rootfd, const struct hy_device *d, bool in_userns, 
 		goto out;
 	}
 	if (mknodat(pfd, name, type | mode, makedev((unsigned)d->major, (unsigned)d->minor)) < 0) {
-		rc = hy_error_errno(err, errno, "%s: mknod %s", what, d->path);
+		if (errno == EPERM)
+			rc = hy_error_set(err, EPERM,
+					  "%s: mknod needs root (%s; in a user namespace devices "
+					  "are bind-mounted from the host instead)",
+					  what, d->path);
+		else
+			rc = hy_error_errno(err, errno, "%s: mknod %s", what, d->path);
 		goto out;
 	}
 	/* mknod applies the umask; the spec's fileMode is exact. */

@@ -26,18 +26,6 @@
 #include "runtime/security.h"
 #include "runtime/terminal.h"
 
-/* Parts written in parallel: a missing one fails loudly at run time instead of at link time. */
-#pragma weak caps_prepare_for_user_change
-#pragma weak caps_apply
-#pragma weak security_set_no_new_privs
-#pragma weak security_apply_masked_paths
-#pragma weak security_apply_readonly_paths
-#pragma weak seccomp_load
-#pragma weak lsm_apply_process_labels
-#pragma weak hooks_run
-
-#define MISSING(fn) hy_error_set(err, ENOSYS, "%s is not available in this build", #fn)
-
 static __attribute__((noreturn)) void child_fail(struct linux_child *c, struct hy_error *err)
 {
 	sync_send_error(c->sync, err);
@@ -50,8 +38,6 @@ static int run_hooks(struct linux_child *c, enum hy_hook_kind kind, pid_t pid,
 	const struct hy_hook_list *h = &c->cfg->hooks[kind];
 	if (!h->n)
 		return 0;
-	if (!hooks_run)
-		return MISSING(hooks_run);
 	struct hy_state st = *c->st;
 	st.pid = pid;
 	char *json = state_to_json(&st, false);
@@ -207,7 +193,12 @@ static int setup_rootfs(struct linux_child *c, struct hy_error *err)
 	int rootfd = open(cfg->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return hy_error_errno(err, errno, "root.path: open %s", cfg->root_path);
-	rc = mounts_apply(cfg, rootfd, c->userns, complete_setup_cb, c, err);
+	rc = mounts_apply(cfg, rootfd, c->userns, c->idmap_fds, complete_setup_cb, c, err);
+	for (size_t i = 0; i < c->n_idmap_fds; i++)
+		if (c->idmap_fds[i] >= 0) {
+			close(c->idmap_fds[i]);
+			c->idmap_fds[i] = -1;
+		}
 	if (!rc)
 		rc = devices_create(cfg, rootfd, mounts_has_dev(cfg), c->userns, err);
 	/* runc creates a missing cwd too; inside the rootfs, after the mounts it may be under. */
@@ -258,15 +249,11 @@ static int finish_container(struct linux_child *c, struct hy_error *err)
 		if (rc < 0)
 			return rc;
 		if (lnx->readonly_paths.n) {
-			if (!security_apply_readonly_paths)
-				return MISSING(security_apply_readonly_paths);
 			rc = security_apply_readonly_paths(&lnx->readonly_paths, err);
 			if (rc < 0)
 				return rc;
 		}
 		if (lnx->masked_paths.n) {
-			if (!security_apply_masked_paths)
-				return MISSING(security_apply_masked_paths);
 			rc = security_apply_masked_paths(&lnx->masked_paths, err);
 			if (rc < 0)
 				return rc;
@@ -285,8 +272,6 @@ static int load_seccomp(struct linux_child *c, int *notify_fd, struct hy_error *
 {
 	if (!c->cfg->has_linux || !c->cfg->linux_.seccomp)
 		return 0;
-	if (!seccomp_load)
-		return MISSING(seccomp_load);
 	return seccomp_load(c->cfg->linux_.seccomp, notify_fd, err);
 }
 
@@ -298,8 +283,6 @@ static int drop_privileges(struct linux_child *c, int *notify_fd, struct hy_erro
 	/* Without no_new_privs the filter needs CAP_SYS_ADMIN: load it while we have it. */
 	if (!p->no_new_privileges && (rc = load_seccomp(c, notify_fd, err)) < 0)
 		return rc;
-	if (!caps_prepare_for_user_change || !caps_apply)
-		return MISSING(caps_apply);
 	if ((rc = caps_prepare_for_user_change(err)) < 0)
 		return rc;
 	if ((rc = process_set_user(p, err)) < 0)
@@ -310,8 +293,6 @@ static int drop_privileges(struct linux_child *c, int *notify_fd, struct hy_erro
 	if ((rc = caps_apply(p->capabilities, err)) < 0)
 		return rc;
 	if (p->no_new_privileges) {
-		if (!security_set_no_new_privs)
-			return MISSING(security_set_no_new_privs);
 		if ((rc = security_set_no_new_privs(err)) < 0)
 			return rc;
 		if ((rc = load_seccomp(c, notify_fd, err)) < 0)
@@ -345,6 +326,46 @@ static int wait_for_start(struct linux_child *c, struct hy_error *err)
 	return fd;
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+/* Closes every fd from 3 + keep_fds (stdio, LISTEN_FDS and --preserve-fds stay) except the
+ * ones the set-up still needs: the sync socket, exec.fifo and namespaces to join. */
+static void close_inherited_fds(struct linux_child *c)
+{
+	int fixed[2 + HY_NS__COUNT + 16];
+	size_t cap = 2 + HY_NS__COUNT + c->n_idmap_fds;
+	int *keep = cap <= sizeof(fixed) / sizeof(fixed[0]) ? fixed : malloc(cap * sizeof(int));
+	if (!keep)
+		return; /* they are close-on-exec all the same */
+	size_t n = 0;
+	for (size_t i = 0; i < c->n_idmap_fds; i++)
+		if (c->idmap_fds[i] >= 0)
+			keep[n++] = c->idmap_fds[i];
+	if (c->sync >= 0)
+		keep[n++] = c->sync;
+	if (c->fifo_fd >= 0)
+		keep[n++] = c->fifo_fd;
+	for (int i = 0; i < HY_NS__COUNT; i++)
+		if (c->ns_fds[i] >= 0)
+			keep[n++] = c->ns_fds[i];
+	qsort(keep, n, sizeof(keep[0]), cmp_int);
+	unsigned from = 3 + c->keep_fds;
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < 0 || (unsigned)keep[i] < from)
+			continue;
+		if ((unsigned)keep[i] > from)
+			close_range(from, (unsigned)keep[i] - 1, 0);
+		from = (unsigned)keep[i] + 1;
+	}
+	close_range(from, ~0U, 0);
+	if (keep != fixed)
+		free(keep);
+}
+
 void linux_child_run(struct linux_child *c)
 {
 	struct hy_error err_buf = {0}, *err = &err_buf;
@@ -354,9 +375,13 @@ void linux_child_run(struct linux_child *c)
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* flock locks belong to the open file: our copy would keep the container locked. */
+	/* flock locks belong to the open file: our copy would keep the container locked. And
+	 * nothing else of the caller's stays open while the init waits for start (a pipe held
+	 * open here would keep e.g. a shell's command substitution or bats waiting). */
 	if (c->lock_fd >= 0)
 		close(c->lock_fd);
+	c->lock_fd = -1;
+	close_inherited_fds(c);
 	enter_namespaces(c, err);
 	umask(0);
 	if (!c->no_new_keyring)
@@ -372,8 +397,7 @@ void linux_child_run(struct linux_child *c)
 	char exe[4096];
 	if (process_find_executable(p->args.v[0], envp, exe, sizeof(exe), err) < 0)
 		child_fail(c, err);
-	if (lsm_apply_process_labels &&
-	    lsm_apply_process_labels(p, cfg->linux_.mount_label, err) < 0)
+	if (lsm_apply_process_labels(p, cfg->linux_.mount_label, err) < 0)
 		child_fail(c, err);
 	int notify_fd = -1;
 	if (drop_privileges(c, &notify_fd, err) < 0)

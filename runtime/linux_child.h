@@ -20,6 +20,7 @@
 #define HYRUN_LINUX_CHILD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "runtime/config.h"
@@ -33,6 +34,8 @@ struct linux_child {
 	int lock_fd;               /* the state lock: must not outlive create in the init */
 	int fifo_fd;               /* O_PATH of <state dir>/exec.fifo; -1: run, exec at once */
 	int ns_fds[HY_NS__COUNT];  /* namespaces joined by path (-1 for others) */
+	int *idmap_fds;            /* NULL, or per mount: user ns fd of an idmapped mount, or -1 */
+	size_t n_idmap_fds;
 	int unshare_flags;         /* new namespaces not created by clone itself */
 	bool no_pivot;
 	bool no_new_keyring;

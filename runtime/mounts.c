@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "runtime/rootfs.h"
+#include "runtime/security.h"
 
 struct flag_opt {
 	const char *name;
@@ -158,9 +159,9 @@ int mount_opts_parse(const struct hy_strv *options, size_t index, struct mount_o
 		if (done)
 			continue;
 		if (!strcmp(o, "idmap") || !strcmp(o, "ridmap")) {
-			mount_opts_free(out);
-			return hy_error_set(err, ENOTSUP, "mounts[%zu].options: '%s' is not supported",
-					    index, o);
+			out->idmap = true;
+			out->ridmap |= o[0] == 'r';
+			continue;
 		}
 		if (data_append(&out->data, o) < 0) {
 			mount_opts_free(out);
@@ -373,13 +374,72 @@ static int mount_cgroup(int rootfd, const char *dest, const char *target, bool c
 	return rc;
 }
 
+bool mount_wants_idmap(const struct hy_mount *m)
+{
+	if (m->n_uid_mappings || m->n_gid_mappings)
+		return true;
+	for (size_t i = 0; i < m->options.n; i++)
+		if (!strcmp(m->options.v[i], "idmap") || !strcmp(m->options.v[i], "ridmap"))
+			return true;
+	return false;
+}
+
+int mount_idmap_userns(const struct hy_config *cfg, size_t index, int *userns_fd,
+		       struct hy_error *err)
+{
+	const struct hy_mount *m = &cfg->mounts[index];
+	const struct hy_id_mapping *uid = m->uid_mappings, *gid = m->gid_mappings;
+	size_t n_uid = m->n_uid_mappings, n_gid = m->n_gid_mappings;
+	if (!n_uid && cfg->has_linux) {
+		uid = cfg->linux_.uid_mappings, n_uid = cfg->linux_.n_uid_mappings;
+		gid = cfg->linux_.gid_mappings, n_gid = cfg->linux_.n_gid_mappings;
+	}
+	if (!n_uid || !n_gid)
+		return hy_error_set(err, EINVAL,
+				    "mounts[%zu]: an idmapped mount needs uidMappings and gidMappings "
+				    "(on the mount, or linux.uidMappings/gidMappings)",
+				    index);
+	char what[48];
+	snprintf(what, sizeof(what), "mounts[%zu]", index);
+	return userns_create_mapped_fd(uid, n_uid, gid, n_gid, what, userns_fd, err);
+}
+
+/* open_tree clone of source, made idmapped, moved onto the destination (fd). */
+static int idmap_bind(const char *source, int fd, const struct mount_opts *o, int userns_fd,
+		      size_t index, struct hy_error *err)
+{
+	int tree = open_tree(AT_FDCWD, source,
+			     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (o->rbind ? AT_RECURSIVE : 0));
+	if (tree < 0)
+		return hy_error_errno(err, errno, "mounts[%zu]: open_tree %s", index, source);
+	char what[48];
+	snprintf(what, sizeof(what), "mounts[%zu]", index);
+	int rc = userns_idmap_mount(tree, userns_fd, o->ridmap, what, err);
+	if (rc == 0 && move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		rc = hy_error_errno(err, errno, "mounts[%zu]: move_mount of the idmapped %s", index,
+				    source);
+	close(tree);
+	return rc;
+}
+
 static int mount_one(const struct hy_mount *m, const char *bundle, bool cgroupns, size_t index,
-		     int rootfd, bool in_userns, struct hy_error *err)
+		     int rootfd, bool in_userns, int idmap_fd, struct hy_error *err)
 {
 	struct mount_opts o;
 	int rc = mount_opts_parse(&m->options, index, &o, err);
 	if (rc < 0)
 		return rc;
+	if ((o.idmap || idmap_fd >= 0) &&
+	    !(o.bind || (m->type && !strcmp(m->type, "bind")))) {
+		mount_opts_free(&o);
+		return hy_error_set(err, ENOTSUP, "mounts[%zu]: idmap is only supported on bind mounts",
+				    index);
+	}
+	if (idmap_fd < 0 && (o.idmap || m->n_uid_mappings)) {
+		mount_opts_free(&o);
+		return hy_error_set(err, EINVAL, "mounts[%zu]: idmapped mount without its user "
+						 "namespace", index);
+	}
 	/* A relative source is relative to the bundle. */
 	char source_buf[4096];
 	const char *source = m->source;
@@ -414,7 +474,10 @@ static int mount_one(const struct hy_mount *m, const char *bundle, bool cgroupns
 	char target[32];
 	rootfs_fd_path(fd, target);
 	if (bind) {
-		if (mount(source, target, NULL, MS_BIND | (o.rbind ? MS_REC : 0), NULL) < 0) {
+		if (idmap_fd >= 0) {
+			if ((rc = idmap_bind(source, fd, &o, idmap_fd, index, err)) < 0)
+				goto close_fd;
+		} else if (mount(source, target, NULL, MS_BIND | (o.rbind ? MS_REC : 0), NULL) < 0) {
 			rc = hy_error_errno(err, errno, "mounts[%zu]: bind %s on %s", index, source,
 					    m->destination);
 			goto close_fd;
@@ -488,7 +551,7 @@ out:
 	return rc;
 }
 
-int mounts_apply(const struct hy_config *cfg, int rootfd, bool in_userns,
+int mounts_apply(const struct hy_config *cfg, int rootfd, bool in_userns, const int *idmap_fds,
 		 int (*before_cgroup)(void *arg, struct hy_error *err), void *arg,
 		 struct hy_error *err)
 {
@@ -502,7 +565,7 @@ int mounts_apply(const struct hy_config *cfg, int rootfd, bool in_userns,
 		}
 		int rc = mount_one(&cfg->mounts[i], cfg->bundle,
 				   cfg->linux_.namespaces[HY_NS_CGROUP].present, i, rootfd, in_userns,
-				   err);
+				   idmap_fds ? idmap_fds[i] : -1, err);
 		if (rc < 0)
 			return rc;
 	}

@@ -16,6 +16,7 @@ struct mount_opts {
 	int n_propagation;
 	unsigned long long attr_set, attr_clr; /* recursive MOUNT_ATTR_* (rro, rnosuid, ...) */
 	bool bind, rbind;
+	bool idmap, ridmap;        /* idmapped bind mount (ridmap: recursively) */
 	char *data;                /* filesystem options, comma separated; NULL when none */
 };
 
@@ -27,14 +28,25 @@ void mount_opts_free(struct mount_opts *o);
 /* Parses a propagation name ("rprivate", "shared", ...) into MS_* flags; 0 if unknown. */
 unsigned long mount_propagation_flag(const char *name);
 
+/* Whether mounts[] entry m is an idmapped mount: "idmap"/"ridmap" in its options or its own
+ * uidMappings. The runtime then creates the user namespace for it (mount_idmap_userns). */
+bool mount_wants_idmap(const struct hy_mount *m);
+
 /* Mounts every cfg->mounts entry under rootfd (an O_PATH fd of cfg->root_path), in order.
  * in_userns: flags the kernel locks (nodev, nosuid, ...) are kept on bind remounts.
+ * idmap_fds (NULL or one per mount): a user namespace fd for each idmapped mount, -1 for others.
  * before_cgroup (may be NULL) runs before the first "cgroup" or "cgroup2" mount. */
-int mounts_apply(const struct hy_config *cfg, int rootfd, bool in_userns,
+int mounts_apply(const struct hy_config *cfg, int rootfd, bool in_userns, const int *idmap_fds,
 		 int (*before_cgroup)(void *arg, struct hy_error *err), void *arg,
 		 struct hy_error *err);
 
 /* Whether the config mounts something at /dev (then the default devices are created). */
 bool mounts_has_dev(const struct hy_config *cfg);
+
+/* Creates the user namespace carrying the id mappings of idmapped mount cfg->mounts[index]:
+ * its own uidMappings/gidMappings, else the container's linux.uidMappings/gidMappings.
+ * Called by the runtime before the container process exists (it needs the host's /proc). */
+int mount_idmap_userns(const struct hy_config *cfg, size_t index, int *userns_fd,
+		       struct hy_error *err);
 
 #endif

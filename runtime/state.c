@@ -21,10 +21,6 @@
 #include "cgroups/cgroups.h"
 #include "runtime/json.h"
 
-/* cg provides these; weak so the store works (without pause detection) before cgroups link. */
-#pragma weak cgroup_open
-#pragma weak cgroup_is_frozen
-#pragma weak cgroup_free
 
 #define STATE_FILE "state.json"
 #define LOCK_FILE "lock"
@@ -536,7 +532,7 @@ uint64_t proc_start_time(pid_t pid)
 
 static bool cgroup_frozen(const char *cgroup_path)
 {
-	if (!cgroup_path || !cgroup_open || !cgroup_is_frozen)
+	if (!cgroup_path)
 		return false;
 	struct hy_cgroup *cg = NULL;
 	struct hy_error ignored = {0};
@@ -544,8 +540,7 @@ static bool cgroup_frozen(const char *cgroup_path)
 	if (cgroup_open(cgroup_path, &cg, &ignored) == 0) {
 		if (cgroup_is_frozen(cg, &frozen, &ignored))
 			frozen = false;
-		if (cgroup_free)
-			cgroup_free(cg);
+		cgroup_free(cg);
 	}
 	return frozen;
 }

@@ -40,9 +40,10 @@ all_cgdirs() {
 	done
 }
 
+# Waits up to 30 s: the KVM test host under TCG can be slow to start processes.
 wait_until() {
 	local i
-	for i in $(seq 1 100); do
+	for i in $(seq 1 300); do
 		"$@" && return 0
 		sleep 0.1
 	done

@@ -613,3 +613,94 @@ poststop $ID stopped false"
 		assert_output --partial "does not exist"
 	done
 }
+
+@test "start: an init that exits at once is still started (pidfd taken before the fifo is opened)" {
+	make_bundle "$B" true
+	bundle_jq "$B" 'del(.linux.seccomp)'
+	local i
+	for i in $(seq 25); do
+		hy create -b "$B" "$ID-$i" </dev/null >/dev/null 2>&1 3>&-
+		run hy start "$ID-$i"
+		assert_success
+		run hy delete --force "$ID-$i"
+		assert_success
+	done
+}
+
+@test "delete --force: a corrupt state.json still deletes the container and kills its init" {
+	make_bundle "$B" sleep 300
+	hy run -d -b "$B" "$ID" </dev/null >/dev/null 2>&1 3>&-
+	pid=$(hy state "$ID" | jq .pid)
+	cg=$(jq -r .hyrun.cgroupPath "$HYRUN_ROOT/$ID/state.json")
+	[ -n "$cg" ] && [ "$cg" != null ]
+	kill -0 "$pid"
+	# Valid JSON with a field of the wrong type: state/delete cannot read it any more.
+	jq '.ociVersion = 7' "$HYRUN_ROOT/$ID/state.json" >"$WORK/st" && cp "$WORK/st" "$HYRUN_ROOT/$ID/state.json"
+	run hy state "$ID"
+	assert_failure
+	run hy delete "$ID"
+	assert_failure
+	run timeout 20 "$HYRUN" --root "$HYRUN_ROOT" delete --force "$ID"
+	assert_success
+	[ ! -e "$HYRUN_ROOT/$ID" ]
+	# The init (found through the pid and its start time) and the cgroup are gone.
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	run kill -0 "$pid"
+	assert_failure
+	run bash -c "ls -d /sys/fs/cgroup/*/$cg 2>/dev/null"
+	assert_output ""
+}
+
+@test "delete --force: an unparsable state.json is removed anyway" {
+	make_bundle "$B" sleep 300
+	hy create -b "$B" "$ID" </dev/null >/dev/null 2>&1 3>&-
+	pid=$(hy state "$ID" | jq .pid)
+	printf '{"ociVersion": "1.0.2", "id": ' >"$HYRUN_ROOT/$ID/state.json"
+	run timeout 20 "$HYRUN" --root "$HYRUN_ROOT" delete --force "$ID"
+	assert_success
+	[ ! -e "$HYRUN_ROOT/$ID" ]
+	run hy list -q
+	refute_output --partial "$ID"
+	kill -9 "$pid" 2>/dev/null || true
+}
+
+@test "create: the init keeps only stdio, LISTEN_FDS/--preserve-fds and exec.fifo, and delete --force does not block" {
+	make_bundle "$B" sleep 300
+	# fd 7 and 9 are the caller's, not passed on: the waiting init must not hold them.
+	mkfifo "$WORK/pipe"
+	hy create -b "$B" --preserve-fds 1 "$ID" 3<"$B/config.json" 7>"$WORK/seven" 9<>"$WORK/pipe" </dev/null >/dev/null 2>&1
+	pid=$(hy state "$ID" | jq .pid)
+	run ls /proc/$pid/fd
+	assert_success
+	refute_line 7
+	refute_line 9
+	assert_line 3
+	run readlink /proc/$pid/fd/3
+	assert_output "$B/config.json"
+	# No copy of the state lock: it is only taken by hyrun commands, never held by the init.
+	run bash -c "ls -l /proc/$pid/fd | grep -c '$HYRUN_ROOT/$ID/lock'"
+	assert_output 0
+	run timeout 10 "$HYRUN" --root "$HYRUN_ROOT" delete --force "$ID"
+	assert_success
+	[ ! -e "$HYRUN_ROOT/$ID" ]
+}
+
+@test "seccomp: the compiled filter is cached under the root and reused, not listed as a container" {
+	make_bundle "$B" sh -c 'grep ^Seccomp: /proc/self/status'
+	bundle_jq "$B" ".linux.seccomp = $(jq -c . "$BATS_TEST_DIRNAME/../../configs/seccomp-default.json")"
+	run hy run -b "$B" "$ID"
+	assert_success
+	assert_output "Seccomp:	2"
+	run bash -c "ls $HYRUN_ROOT/.seccomp-cache/*.bpf | wc -l"
+	assert_output 1
+	f=$(ls "$HYRUN_ROOT"/.seccomp-cache/*.bpf)
+	m1=$(stat -c %Y.%i "$f")
+	sleep 1.1
+	run hy run -b "$B" "$ID-2"
+	assert_success
+	assert_output "Seccomp:	2"
+	# Reused: the same file, not rewritten.
+	assert_equal "$(stat -c %Y.%i "$f")" "$m1"
+	run hy list -q
+	assert_output ""
+}

@@ -148,14 +148,48 @@ status_field() {
 	python3 "$BATS_TEST_DIRNAME/seccomp_agent.py" "$sock" "$BATS_TEST_TMPDIR/state.json" 3>&- &
 	agent=$!
 	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
-	run hy run -b "$B" "$ID"
-	wait "$agent"
+	# create + start, so that the container's pid is known from `state` to compare with what
+	# the agent was sent.
+	hy create -b "$B" "$ID" </dev/null >"$BATS_TEST_TMPDIR/out" 2>&1 3>&-
+	pid=$(hy state "$ID" | jq .pid)
+	run hy start "$ID"
 	assert_success
+	wait "$agent"
+	run cat "$BATS_TEST_TMPDIR/out"
 	# The agent answered "success" without creating anything.
 	assert_line mkdir-ok
 	assert_line not-created
-	run jq -r '[.metadata, .fds[0], .state.id, (.pid == .state.pid)] | @tsv' "$BATS_TEST_TMPDIR/state.json"
-	assert_output "$(printf 'hyrun-test-meta\tseccompFd\t%s\ttrue' "$ID")"
+	run jq -r '[.metadata, .fds[0], .state.id, (.pid == .state.pid), .state.pid] | @tsv' "$BATS_TEST_TMPDIR/state.json"
+	assert_output "$(printf 'hyrun-test-meta\tseccompFd\t%s\ttrue\t%s' "$ID" "$pid")"
+	[ "$pid" -gt 0 ]
+}
+
+@test "seccomp: exec hands its own notify fd to the agent at listenerPath" {
+	command -v python3 >/dev/null || skip "python3 (the test's seccomp agent) is not installed"
+	make_bundle "$B" sleep 300
+	sock=$BATS_TEST_TMPDIR/agent.sock
+	bundle_jq "$B" ".linux.seccomp = {\"defaultAction\": \"SCMP_ACT_ALLOW\",
+		\"listenerPath\": \"$sock\", \"listenerMetadata\": \"hyrun-exec-meta\",
+		\"syscalls\": [{\"names\": [\"mkdir\", \"mkdirat\"], \"action\": \"SCMP_ACT_NOTIFY\"}]}"
+	python3 "$BATS_TEST_DIRNAME/seccomp_agent.py" "$sock" "$BATS_TEST_TMPDIR/init.json" 3>&- &
+	agent1=$!
+	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	hy run -d -b "$B" "$ID" </dev/null >/dev/null 2>&1 3>&-
+	for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/init.json" ] && break; sleep 0.1; done
+	pid=$(hy state "$ID" | jq .pid)
+	# A second agent on the same path serves the exec'd process.
+	rm -f "$sock"
+	python3 "$BATS_TEST_DIRNAME/seccomp_agent.py" "$sock" "$BATS_TEST_TMPDIR/exec.json" 3>&- &
+	agent2=$!
+	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	run hy exec "$ID" sh -c 'mkdir /tmp/e && echo mkdir-ok; [ -d /tmp/e ] || echo not-created'
+	assert_success
+	assert_line mkdir-ok
+	assert_line not-created
+	hy kill "$ID" KILL
+	wait "$agent1" "$agent2" || true
+	run jq -r '[.metadata, .fds[0], .state.id, .state.pid] | @tsv' "$BATS_TEST_TMPDIR/exec.json"
+	assert_output "$(printf 'hyrun-exec-meta\tseccompFd\t%s\t%s' "$ID" "$pid")"
 }
 
 @test "exec --cap adds a capability to the exec'd process only" {
@@ -248,7 +282,6 @@ status_field() {
 }
 
 @test "rootless: an unprivileged user runs a container with a user namespace of its own ids" {
-	skip "rootless create fails creating the v1 cgroup ('creating cgroup /sys/fs/cgroup/cpu/hyrun/ID: Permission denied'); cgroups must be skipped when rootless and linux.resources is absent (core2/cgroups)"
 	getent passwd 1000 >/dev/null || skip "no user 1000 on this host"
 	make_bundle "$B" sh -c 'id; cat /proc/self/uid_map'
 	bundle_jq "$B" 'del(.linux.resources) | .linux.namespaces += [{"type": "user"}]
@@ -265,4 +298,57 @@ status_field() {
 	assert_success
 	assert_line "uid=0(root) gid=0(root)"
 	assert_line --regexp '^ +0 +1000 +1$'
+}
+
+@test "rootless: a setting that needs root names itself (linux.resources)" {
+	getent passwd 1000 >/dev/null || skip "no user 1000 on this host"
+	make_bundle "$B" true
+	bundle_jq "$B" '.linux.resources = {"pids": {"limit": 10}} | .linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 1000, "size": 1}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 1000, "size": 1}]
+		| .mounts |= map(select(.destination != "/sys"))'
+	local d=$B
+	while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
+	chown -R 1000:1000 "$B"
+	root=$(mktemp -d /tmp/hyrun-rootless.XXXXXX)
+	chown 1000:1000 "$root"
+	run setpriv --reuid 1000 --regid 1000 --clear-groups "$HYRUN" --root "$root" run -b "$B" "$ID"
+	left=$(ls -A "$root")
+	rm -rf "$root"
+	assert_failure
+	assert_output --partial "linux.resources: cgroups need root or a delegated cgroup"
+	assert_equal "$left" ""
+}
+
+@test "user namespace: a rootfs the container's root cannot enter is refused before the clone" {
+	make_bundle "$B" true
+	chmod 0700 "$B/rootfs"
+	bundle_jq "$B" '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+	run hy run -b "$B" "$ID"
+	assert_failure
+	assert_output --partial "root.path: $B/rootfs is owned by host uid 0"
+	assert_output --partial "chown it to 100000:100000"
+	run hy list -q
+	assert_output ""
+}
+
+@test "idmapped mount: a bind mount with uidMappings shows a host-root file as the mapped id" {
+	make_bundle "$B" sh -c 'stat -c "%u:%g" /idm/owned-by-0; ls -ln /plain/owned-by-0 | awk "{print \$3\":\"\$4}"'
+	mkdir -p "$BATS_TEST_TMPDIR/src"
+	touch "$BATS_TEST_TMPDIR/src/owned-by-0"
+	chown 0:0 "$BATS_TEST_TMPDIR/src/owned-by-0"
+	bundle_jq "$B" ".mounts += [{\"destination\": \"/idm\", \"type\": \"bind\",
+		\"source\": \"$BATS_TEST_TMPDIR/src\", \"options\": [\"bind\", \"idmap\"],
+		\"uidMappings\": [{\"containerID\": 0, \"hostID\": 4321, \"size\": 1}],
+		\"gidMappings\": [{\"containerID\": 0, \"hostID\": 4322, \"size\": 1}]},
+		{\"destination\": \"/plain\", \"type\": \"bind\",
+		\"source\": \"$BATS_TEST_TMPDIR/src\", \"options\": [\"bind\"]}]"
+	run hy run -b "$B" "$ID"
+	assert_success
+	assert_line --index 0 "4321:4322"
+	assert_line --index 1 "0:0"
+	# The host's view of the file is unchanged.
+	assert_equal "$(stat -c %u:%g "$BATS_TEST_TMPDIR/src/owned-by-0")" 0:0
 }
