@@ -422,6 +422,25 @@ static int idmap_bind(const char *source, int fd, const struct mount_opts *o, in
 	return rc;
 }
 
+/* Removes every "prefix..." option from a comma-separated option string, in place. */
+static void drop_data_option(char *data, const char *prefix)
+{
+	size_t plen = strlen(prefix);
+	char *w = data;
+	for (char *r = data; *r;) {
+		char *end = strchr(r, ',');
+		size_t len = end ? (size_t)(end - r) : strlen(r);
+		if (strncmp(r, prefix, plen)) {
+			if (w != data)
+				*w++ = ',';
+			memmove(w, r, len);
+			w += len;
+		}
+		r += len + (end ? 1 : 0);
+	}
+	*w = '\0';
+}
+
 static int mount_one(const struct hy_mount *m, const char *bundle, bool cgroupns, size_t index,
 		     int rootfd, bool in_userns, int idmap_fd, struct hy_error *err)
 {
@@ -511,7 +530,18 @@ static int mount_one(const struct hy_mount *m, const char *bundle, bool cgroupns
 					  index);
 			goto close_fd;
 		}
-		if (mount(m->source ? m->source : m->type, target, m->type, o.flags, o.data) < 0) {
+		int mrc = mount(m->source ? m->source : m->type, target, m->type, o.flags, o.data);
+		/* As crun: in a user namespace whose gid map lacks the tty group, devpts refuses
+		 * gid=N; the pty then belongs to the container's root group instead. */
+		if (mrc < 0 && errno == EINVAL && in_userns && !strcmp(m->type, "devpts") && o.data &&
+		    strstr(o.data, "gid=")) {
+			drop_data_option(o.data, "gid=");
+			mrc = mount(m->source ? m->source : m->type, target, m->type, o.flags,
+				    o.data[0] ? o.data : NULL);
+			if (mrc < 0)
+				errno = EINVAL;
+		}
+		if (mrc < 0) {
 			rc = hy_error_errno(err, errno, "mounts[%zu]: mount %s on %s (%s)", index,
 					    m->type, m->destination, o.data ? o.data : "");
 			goto close_fd;

@@ -251,10 +251,13 @@ counter() {
 
 @test "v2: a process over memory.max is OOM-killed and events reports it" {
 	has_ctrl memory || skip "no memory controller on this cgroup2 hierarchy"
-	make_bundle "$BUNDLE" sh -c 'sleep 1; tail /dev/zero'
+	make_bundle "$BUNDLE" sh -c 'while [ ! -e /tmp/go ]; do usleep 20000; done; tail /dev/zero'
 	bundle_jq "$BUNDLE" '.linux.resources += {memory: {limit: 16777216, swap: 16777216}}'
 	start_container
 	hy2 events --interval 1s "$ID" >"$BATS_TEST_TMPDIR/events" 2>&1 &
+	# events is listening once it printed its first stats: only then may the memory grow
+	wait_until grep -q '"type":"stats"' "$BATS_TEST_TMPDIR/events"
+	touch "/proc/$(init_pid)/root/tmp/go"
 	wait_until grep -q '"type":"oom"' "$BATS_TEST_TMPDIR/events"
 	run cat "$BATS_TEST_TMPDIR/events"
 	assert_line "{\"type\":\"oom\",\"id\":\"$ID\"}"

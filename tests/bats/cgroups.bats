@@ -300,11 +300,14 @@ counter_loop_bundle() {
 
 @test "a process over its memory limit is OOM-killed and events reports it" {
 	# tail buffers an endless line of zeros: memory grows until the limit.
-	make_bundle "$BUNDLE" sh -c 'sleep 1; tail /dev/zero'
+	make_bundle "$BUNDLE" sh -c 'while [ ! -e /tmp/go ]; do usleep 20000; done; tail /dev/zero'
 	bundle_jq "$BUNDLE" '.linux.resources += {memory: {limit: 16777216, swap: 16777216}}'
 	start_container
 	hy events --interval 1s "$ID" >"$BATS_TEST_TMPDIR/events" 2>&1 &
 	local events_pid=$!
+	# events is listening once it printed its first stats: only then may the memory grow
+	wait_until grep -q '"type":"stats"' "$BATS_TEST_TMPDIR/events"
+	touch "/proc/$(init_pid)/root/tmp/go"
 	wait_until grep -q '"type":"oom"' "$BATS_TEST_TMPDIR/events"
 	run cat "$BATS_TEST_TMPDIR/events"
 	assert_line "{\"type\":\"oom\",\"id\":\"$ID\"}"

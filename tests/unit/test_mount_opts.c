@@ -56,11 +56,17 @@ static void test_recursive_and_refused(void)
 	CHECK(m.data == NULL); /* tmpcopyup is accepted and ignored, not passed to the fs */
 	mount_opts_free(&m);
 
-	char *bad[] = {"idmap", NULL};
-	v = strv(bad);
-	CHECK(mount_opts_parse(&v, 5, &m, &err) < 0);
-	CHECK_STR_CONTAINS(err.msg, "mounts[5].options");
-	CHECK_STR_CONTAINS(err.msg, "idmap");
+	/* idmap/ridmap mark an idmapped bind mount (made with the mount's user namespace). */
+	char *idm[] = {"bind", "idmap", NULL};
+	v = strv(idm);
+	CHECK(mount_opts_parse(&v, 5, &m, &err) == 0);
+	CHECK(m.idmap && !m.ridmap && m.data == NULL);
+	mount_opts_free(&m);
+	char *ridm[] = {"rbind", "ridmap", NULL};
+	v = strv(ridm);
+	CHECK(mount_opts_parse(&v, 5, &m, &err) == 0);
+	CHECK(m.idmap && m.ridmap && m.rbind);
+	mount_opts_free(&m);
 
 	CHECK(mount_propagation_flag("rslave") == (MS_SLAVE | MS_REC));
 	CHECK(mount_propagation_flag("bogus") == 0);

@@ -95,7 +95,8 @@ int p9_op_setattr(struct p9_server *s, struct p9_rd *r, struct p9_wr *w)
 		return -errno;
 	/* Through the /proc magic link: it names this inode (a symlink itself, if it is one),
 	 * never what a symlink points to. */
-	if ((valid & (P9_SETATTR_ATIME | P9_SETATTR_MTIME)) && utimensat(s->proc_fd, pname, ts, 0) < 0)
+	if ((valid & (P9_SETATTR_ATIME | P9_SETATTR_MTIME)) &&
+	    utimensat(s->proc_fd, pname, ts, 0) < 0)
 		return -errno;
 	return 0;
 }
@@ -229,7 +230,9 @@ int p9_op_link(struct p9_server *s, struct p9_rd *r, struct p9_wr *w)
 	if ((rc == -ENOENT || rc == -EPERM) && !S_ISLNK(f->node->type)) {
 		char pname[16];
 		p9_node_procname(f->node, pname);
-		rc = linkat(s->proc_fd, pname, d->node->fd, name, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+		if (linkat(s->proc_fd, pname, d->node->fd, name, AT_SYMLINK_FOLLOW) < 0)
+			return -errno;
+		return 0;
 	}
 	return rc;
 }
