@@ -95,6 +95,33 @@ static int apply_memory(struct hy_cgroup *cg, const struct hy_memory_resources *
 	return 0;
 }
 
+/* A cgroup's rt runtime may not exceed its parent's, and new cgroups start at 0: raise the
+ * ancestors below the root (ours, such as /hyrun) to the runtime wanted, top down. */
+static int rt_runtime_ancestors(const struct cg_hier *h, int64_t runtime, struct hy_error *err)
+{
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s", h->mount);
+	size_t mlen = strlen(dir);
+	for (const char *p = h->path; *p;) {
+		size_t n = strcspn(p + 1, "/") + 1;
+		if (!p[n])
+			break; /* the leaf itself is written by the caller */
+		if (mlen + n >= sizeof dir)
+			return hy_error_set(err, ENAMETOOLONG, "cpu.rt_runtime_us: path too long");
+		memcpy(dir + mlen, p, n);
+		mlen += n;
+		dir[mlen] = '\0';
+		p += n;
+		uint64_t cur = 0;
+		int r = cg_read_u64(dir, "cpu.rt_runtime_us", &cur, err);
+		if (r < 0)
+			return r;
+		if ((int64_t)cur < runtime && (r = write_i64(dir, "cpu.rt_runtime_us", runtime, err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int apply_cpu(struct hy_cgroup *cg, const struct hy_cpu_resources *c, struct hy_error *err)
 {
 	int r;
@@ -122,6 +149,9 @@ static int apply_cpu(struct hy_cgroup *cg, const struct hy_cpu_resources *c, str
 		if (c->has_realtime_period && c->realtime_period &&
 		    (r = cg_writef(dir, "cpu.rt_period_us", err, "%" PRIu64, c->realtime_period)) <
 			    0)
+			return r;
+		if (c->has_realtime_runtime && c->realtime_runtime > 0 &&
+		    (r = rt_runtime_ancestors(cg_hier_for(cg, CG_CPU), c->realtime_runtime, err)) < 0)
 			return r;
 		if (c->has_realtime_runtime && c->realtime_runtime &&
 		    (r = write_i64(dir, "cpu.rt_runtime_us", c->realtime_runtime, err)) < 0)
@@ -180,6 +210,14 @@ static int apply_blkio(struct hy_cgroup *cg, const struct hy_blkio_resources *b,
 					 ? "blkio.weight_device"
 					 : "blkio.bfq.weight_device";
 	int r;
+	bool any_weight = b->has_weight || b->has_leaf_weight;
+	for (size_t i = 0; i < b->n_weight_devices; i++)
+		any_weight = any_weight || b->weight_devices[i].has_weight;
+	if (any_weight && !cg_file_exists(dir, weight))
+		return hy_error_set(err, ENOTSUP,
+				    "blockIO.weight: %s has neither blkio.weight nor blkio.bfq.weight "
+				    "(no CFQ or BFQ I/O scheduler on this host)",
+				    dir);
 	if (b->has_weight && (r = cg_writef(dir, weight, err, "%u", b->weight)) < 0)
 		return r;
 	if (b->has_leaf_weight && (r = cg_writef(dir, "blkio.leaf_weight", err, "%u",

@@ -113,3 +113,49 @@ out:
 	store_close(&s);
 	return rc;
 }
+
+static bool id_ok(const char *id)
+{
+	return id && id[0] && strlen(id) < 256 && !strchr(id, '/') && strcmp(id, ".") != 0 &&
+	       strcmp(id, "..") != 0;
+}
+
+int image_bundle_path(const char *root, const char *id, char **out, struct hy_error *err)
+{
+	if (!id_ok(id))
+		return hy_error_set(err, EINVAL, "container id '%s': not usable as a bundle name",
+				    id ? id : "");
+	if (!root)
+		root = IMAGE_DEFAULT_ROOT;
+	char *dir = NULL;
+	if (asprintf(&dir, "%s/bundles", root) < 0)
+		return hy_error_set(err, ENOMEM, "out of memory");
+	/* The store itself may not exist yet. */
+	struct image_store s;
+	int rc = store_open(root, false, &s, err);
+	if (!rc) {
+		store_close(&s);
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			rc = hy_error_errno(err, errno, "mkdir %s", dir);
+	}
+	if (!rc && asprintf(out, "%s/%s", dir, id) < 0)
+		rc = hy_error_set(err, ENOMEM, "out of memory");
+	free(dir);
+	return rc;
+}
+
+int image_bundle_remove(const char *root, const char *id)
+{
+	if (!id_ok(id))
+		return -EINVAL;
+	char *dir = NULL;
+	if (asprintf(&dir, "%s/bundles", root ? root : IMAGE_DEFAULT_ROOT) < 0)
+		return -ENOMEM;
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	free(dir);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	int rc = image_rmtree_at(fd, id);
+	close(fd);
+	return rc;
+}

@@ -65,6 +65,12 @@ struct image_unpack_opts {
 int image_unpack_to_bundle(const char *root, const char *name, const char *bundle,
 			   const struct image_unpack_opts *o, struct hy_error *err);
 
+/* For `run --image`: the bundle directory kept for container ID, <root>/bundles/<id> (the
+ * directory is not created; image_unpack_to_bundle does that). *out: free it. */
+int image_bundle_path(const char *root, const char *id, char **out, struct hy_error *err);
+/* Removes that bundle (after the container is deleted). 0 or -errno; a missing one is fine. */
+int image_bundle_remove(const char *root, const char *id);
+
 /* Builds (or finds in the cache <root>/disks/) a root filesystem image of kind "erofs" or "ext4"
  * for NAME, keyed by the manifest digest. *path_out is the image file (free it). */
 int image_disk(const char *root, const char *name, const char *kind,

@@ -77,19 +77,35 @@ counter_loop_bundle() {
 	make_bundle "$BUNDLE" sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/counter; usleep 20000; done'
 }
 
+# The blkio weight file a child cgroup gets here (CFQ's, BFQ's or none: an I/O scheduler matter).
+blkio_weight_file() {
+	local probe=/sys/fs/cgroup/blkio/hyrun-probe-$ID f=
+	mkdir "$probe"
+	if [ -e "$probe/blkio.weight" ]; then
+		f=blkio.weight
+	elif [ -e "$probe/blkio.bfq.weight" ]; then
+		f=blkio.bfq.weight
+	fi
+	rmdir "$probe"
+	echo "$f"
+}
+
 @test "config.json resources are written to the cgroup files" {
 	make_bundle "$BUNDLE" sleep 60
+	local weight_file
+	weight_file=$(blkio_weight_file)
 	bundle_jq "$BUNDLE" '.linux.resources += {
 		memory: {limit: 67108864, reservation: 33554432, swap: 134217728, swappiness: 20,
 			disableOOMKiller: false},
 		cpu: {shares: 512, quota: 50000, period: 100000, cpus: "0", mems: "0"},
 		pids: {limit: 42},
-		blockIO: {weight: 300},
 		hugepageLimits: [{pageSize: "2MB", limit: 4194304}]}'
+	[ -z "$weight_file" ] || bundle_jq "$BUNDLE" '.linux.resources.blockIO = {weight: 300}'
+	[ -e /sys/fs/cgroup/hugetlb ] || [ -n "$UNIFIED" ] ||
+		bundle_jq "$BUNDLE" 'del(.linux.resources.hugepageLimits)'
 	create_container
 	[ "$(cgcat memory memory.limit_in_bytes)" = 67108864 ]
 	[ "$(cgcat memory memory.soft_limit_in_bytes)" = 33554432 ]
-	[ "$(cgcat memory memory.memsw.limit_in_bytes)" = 134217728 ]
 	[ "$(cgcat memory memory.swappiness)" = 20 ]
 	[ "$(cgcat cpu cpu.shares)" = 512 ]
 	[ "$(cgcat cpu cpu.cfs_quota_us)" = 50000 ]
@@ -98,11 +114,10 @@ counter_loop_bundle() {
 	[ "$(cgcat cpuset cpuset.mems)" = 0 ]
 	[ "$(cgcat pids pids.max)" = 42 ]
 	# CFQ's blkio.weight is gone from current kernels; BFQ's file takes the value there.
-	if [ -e "$(cgdir blkio)/blkio.weight" ]; then
-		[ "$(cgcat blkio blkio.weight)" = 300 ]
-	else
-		[ "$(cgcat blkio blkio.bfq.weight)" = 300 ]
-	fi
+	[ -z "$weight_file" ] || [ "$(cgcat blkio "$weight_file")" = 300 ]
+	# memsw only exists with swap accounting; without it the swap value is ignored
+	[ ! -e "$(cgdir memory)/memory.memsw.limit_in_bytes" ] ||
+		[ "$(cgcat memory memory.memsw.limit_in_bytes)" = 134217728 ]
 	# hugetlb: a v1 controller, or on hybrid hosts like these the unified mount's.
 	if [ -d /sys/fs/cgroup/hugetlb ]; then
 		[ "$(cgcat hugetlb hugetlb.2MB.limit_in_bytes)" = 4194304 ]
@@ -241,7 +256,8 @@ counter_loop_bundle() {
 	run hy update --memory 128m --memory-swap 256m "$ID"
 	assert_success
 	[ "$(cgcat memory memory.limit_in_bytes)" = 134217728 ]
-	[ "$(cgcat memory memory.memsw.limit_in_bytes)" = 268435456 ]
+	[ ! -e "$(cgdir memory)/memory.memsw.limit_in_bytes" ] ||
+		[ "$(cgcat memory memory.memsw.limit_in_bytes)" = 268435456 ]
 	# -r FILE and -r - (stdin) take a resources object; flags override it
 	echo '{"pids": {"limit": 11}, "memory": {"limit": 100663296}}' >"$BATS_TEST_TMPDIR/r.json"
 	run hy update -r "$BATS_TEST_TMPDIR/r.json" --pids-limit 12 "$ID"
@@ -250,6 +266,13 @@ counter_loop_bundle() {
 	[ "$(cgcat memory memory.limit_in_bytes)" = 100663296 ]
 	echo '{"pids": {"limit": -1}}' | hy update -r - "$ID"
 	[ "$(cgcat pids pids.max)" = max ]
+	# realtime budget (kernels with RT group scheduling): the ancestors are raised for it
+	if [ -e "$(cgdir cpu)/cpu.rt_runtime_us" ]; then
+		run hy update --cpu-rt-period 1000000 --cpu-rt-runtime 1000 "$ID"
+		assert_success
+		[ "$(cgcat cpu cpu.rt_runtime_us)" = 1000 ]
+		[ "$(cgcat cpu cpu.rt_period_us)" = 1000000 ]
+	fi
 	# the container kept running through all of it
 	run hy state "$ID"
 	assert_output --partial '"status": "running"'

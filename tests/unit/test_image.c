@@ -308,6 +308,29 @@ static void test_layers(const char *tmp)
 	close(fd);
 }
 
+static void test_bundle_path(const char *tmp)
+{
+	struct hy_error err = {0};
+	char root[512], *path = NULL;
+	snprintf(root, sizeof(root), "%s/bstore", tmp);
+	CHECK(image_bundle_path(root, "../evil", &path, &err) == -EINVAL);
+	CHECK(image_bundle_path(root, "..", &path, &err) == -EINVAL);
+	CHECK(image_bundle_path(root, "", &path, &err) == -EINVAL);
+	CHECK(image_bundle_path(root, "c1", &path, &err) == 0);
+	char want[600];
+	snprintf(want, sizeof(want), "%s/bundles/c1", root);
+	CHECK(path && strcmp(path, want) == 0);
+	mkdir(path, 0755);
+	char f[700];
+	snprintf(f, sizeof(f), "%s/rootfs", path);
+	mkdir(f, 0755);
+	CHECK(image_bundle_remove(root, "c1") == 0);
+	CHECK(access(path, F_OK) != 0);
+	CHECK(image_bundle_remove(root, "c1") == 0);
+	CHECK(image_bundle_remove(root, "a/b") == -EINVAL);
+	free(path);
+}
+
 int main(void)
 {
 	char tmp[] = "/tmp/test_image.XXXXXX";
@@ -318,6 +341,7 @@ int main(void)
 	test_store(tmp);
 	test_user(tmp);
 	test_layers(tmp);
+	test_bundle_path(tmp);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
 	if (system(cmd) != 0)
