@@ -65,6 +65,7 @@ int cli_parse_uint(const char *s, const char *flag, unsigned max, unsigned *out,
  * non-NULL). Returns 1 when --help was printed, 0 when parsed, < 0 on a usage error. */
 struct cli_run_flags {
 	bool detach, keep;
+	const char *image; /* run --image NAME: the bundle is unpacked from the image store */
 };
 int cli_parse_create_opts(const char *cmd, const char *usage, int argc, char **argv,
 			  struct hy_create_opts *o, struct cli_run_flags *run_flags,

@@ -22,7 +22,7 @@ int cli_parse_create_opts(const char *cmd, const char *usage_text, int argc, cha
 			  struct hy_error *err)
 {
 	enum { OPT_CONSOLE = 1000, OPT_PIDFILE, OPT_NOPIVOT, OPT_KEYRING, OPT_PRESERVE, OPT_KEEP,
-	       OPT_NO_SUBREAPER };
+	       OPT_NO_SUBREAPER, OPT_IMAGE };
 	static const struct option opts[] = {
 		{"bundle", required_argument, NULL, 'b'},
 		{"console-socket", required_argument, NULL, OPT_CONSOLE},
@@ -32,6 +32,7 @@ int cli_parse_create_opts(const char *cmd, const char *usage_text, int argc, cha
 		{"preserve-fds", required_argument, NULL, OPT_PRESERVE},
 		{"detach", no_argument, NULL, 'd'},
 		{"keep", no_argument, NULL, OPT_KEEP},
+		{"image", required_argument, NULL, OPT_IMAGE},
 		{"no-subreaper", no_argument, NULL, OPT_NO_SUBREAPER},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -65,9 +66,12 @@ int cli_parse_create_opts(const char *cmd, const char *usage_text, int argc, cha
 		case 'd':
 		case OPT_KEEP:
 		case OPT_NO_SUBREAPER:
+		case OPT_IMAGE:
 			if (!run_flags)
 				return cli_usage_error(err, cmd, "unknown option '%s'", argv[optind - 1]);
-			if (c == 'd')
+			if (c == OPT_IMAGE)
+				run_flags->image = optarg;
+			else if (c == 'd')
 				run_flags->detach = true;
 			else if (c == OPT_KEEP)
 				run_flags->keep = true;

@@ -2,7 +2,13 @@
 #include <errno.h>
 #include <getopt.h>
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli/cli.h"
+#include "image/image.h"
+#include "runtime/state.h"
 
 
 static const char usage[] =
@@ -11,6 +17,23 @@ static const char usage[] =
 	"options:\n"
 	"  -f, --force  kill a running container first\n"
 	"  -h, --help   show this help\n";
+
+/* True when the container's bundle is the one `run --image` unpacked for it, which then goes
+ * away with the container. */
+static bool bundle_is_from_image(const struct hy_cli *cli, const char *id)
+{
+	struct hy_state *st = NULL;
+	struct hy_error ignored = {0};
+	if (state_read(cli->rt.root, id, &st, &ignored) < 0)
+		return false;
+	char *expected = NULL;
+	bool match = asprintf(&expected, "%s/bundles/%s",
+			      cli->rt.image_root ? cli->rt.image_root : IMAGE_DEFAULT_ROOT, id) >= 0 &&
+		     st->bundle && !strcmp(st->bundle, expected);
+	free(expected);
+	state_free(st);
+	return match;
+}
 
 int cmd_delete(struct hy_cli *cli, int argc, char **argv, struct hy_error *err)
 {
@@ -36,7 +59,10 @@ int cmd_delete(struct hy_cli *cli, int argc, char **argv, struct hy_error *err)
 	int first = 0;
 	for (int i = optind; i < argc; i++) {
 		struct hy_error one = {0};
+		bool from_image = bundle_is_from_image(cli, argv[i]);
 		int rc = container_delete(&cli->rt, argv[i], force, first ? &one : err);
+		if (rc == 0 && from_image)
+			image_bundle_remove(cli->rt.image_root, argv[i]);
 		/* runc: with --force, a container that is already gone is not an error (podman
 		 * and containerd clean up this way after the container exited). */
 		if (rc == -ENOENT && force)

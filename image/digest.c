@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -54,11 +55,15 @@ int digest_of_fd(int fd, char out[72], uint64_t *size, struct hy_error *err)
 		EVP_MD_CTX_free(ctx);
 		return hy_error_set(err, ENOMEM, "sha256: cannot initialise");
 	}
-	static __thread unsigned char buf[1 << 17];
+	unsigned char *buf = malloc(IMAGE_IO_CHUNK);
+	if (!buf) {
+		EVP_MD_CTX_free(ctx);
+		return hy_error_set(err, ENOMEM, "sha256: out of memory");
+	}
 	uint64_t total = 0;
 	int rc = 0;
 	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
+		ssize_t n = read(fd, buf, IMAGE_IO_CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -77,6 +82,7 @@ int digest_of_fd(int fd, char out[72], uint64_t *size, struct hy_error *err)
 		hex_digest(md, out);
 		*size = total;
 	}
+	free(buf);
 	EVP_MD_CTX_free(ctx);
 	return rc;
 }

@@ -516,7 +516,11 @@ static int spread_archive(const char *path, int dirfd, const struct image_limits
 	uint64_t entries = 0,
 		 max_entries = lim->max_entries ? lim->max_entries : IMAGE_DEFAULT_MAX_ENTRIES;
 	struct archive_entry *e;
-	static __thread char buf[1 << 17];
+	char *buf = malloc(IMAGE_IO_CHUNK);
+	if (!buf) {
+		archive_read_free(a);
+		return hy_error_set(err, ENOMEM, "%s: out of memory", path);
+	}
 	for (;;) {
 		int r = archive_read_next_header(a, &e);
 		if (r == ARCHIVE_EOF)
@@ -543,7 +547,7 @@ static int spread_archive(const char *path, int dirfd, const struct image_limits
 			break;
 		}
 		for (;;) {
-			la_ssize_t n = archive_read_data(a, buf, sizeof(buf));
+			la_ssize_t n = archive_read_data(a, buf, IMAGE_IO_CHUNK);
 			if (n < 0) {
 				rc = hy_error_set(err, EINVAL, "%s: %s: %s", path, clean,
 						  archive_error_string(a));
@@ -566,6 +570,7 @@ static int spread_archive(const char *path, int dirfd, const struct image_limits
 		if (rc)
 			break;
 	}
+	free(buf);
 	archive_read_free(a);
 	return rc;
 }

@@ -265,9 +265,11 @@ static int add_blob(struct archive *a, struct image_store *s, const struct image
 	archive_entry_free(e);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	static __thread char buf[1 << 17];
+	char *buf = malloc(IMAGE_IO_CHUNK);
+	if (!buf)
+		rc = hy_error_set(err, ENOMEM, "export: out of memory");
 	while (!rc) {
-		ssize_t n = read(fd, buf, sizeof(buf));
+		ssize_t n = read(fd, buf, IMAGE_IO_CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -278,6 +280,7 @@ static int add_blob(struct archive *a, struct image_store *s, const struct image
 		if (archive_write_data(a, buf, (size_t)n) != n)
 			rc = hy_error_set(err, EIO, "export: %s: %s", path, archive_error_string(a));
 	}
+	free(buf);
 	unsigned char md[32];
 	unsigned int mdlen;
 	EVP_DigestFinal_ex(ctx, md, &mdlen);

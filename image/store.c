@@ -197,11 +197,17 @@ int store_put_fd(struct image_store *s, int fd, const char *want_digest, int64_t
 		return hy_error_errno(err, errno, "image store: create blob");
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	static __thread unsigned char buf[1 << 17];
+	unsigned char *buf = malloc(IMAGE_IO_CHUNK);
+	if (!buf) {
+		EVP_MD_CTX_free(ctx);
+		close(out);
+		unlinkat(s->blobsfd, tmp, 0);
+		return hy_error_set(err, ENOMEM, "image store: out of memory");
+	}
 	uint64_t total = 0;
 	int rc = 0;
 	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
+		ssize_t n = read(fd, buf, IMAGE_IO_CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -232,6 +238,7 @@ int store_put_fd(struct image_store *s, int fd, const char *want_digest, int64_t
 		if (rc)
 			break;
 	}
+	free(buf);
 	char digest[72];
 	unsigned char md[32];
 	unsigned int mdlen;

@@ -20,6 +20,8 @@
 
 /* Manifests, indexes and configs are small; anything larger is refused before parsing. */
 #define IMAGE_JSON_MAX (4u << 20)
+/* Copy buffer for blob I/O: on the heap, never thread-local, so VMM threads stay small. */
+#define IMAGE_IO_CHUNK (1u << 17)
 
 /* --- digest.c --- */
 /* "sha256:<64 lowercase hex>" only; hex_out (65 bytes) gets the hex part. */

@@ -475,3 +475,34 @@ hostile_case() {
 	run find "$STORE/disks" -type f
 	assert_output ''
 }
+
+@test "image: run --image unpacks the image as the bundle and removes it with the container" {
+	run img import "$F/oci" --name bb:v1
+	assert_success
+	# Foreground run: the bundle is gone once the container has been deleted.
+	run "$HYRUN" --root "$HYRUN_ROOT" --image-root "$STORE" run --image bb:v1 img-fg
+	assert_success
+	assert_line --index 0 'hello from image'
+	assert_line --index 2 --partial 'uid=1000(tester)'
+	[ ! -e "$STORE/bundles/img-fg" ]
+	# --keep: the bundle stays with the stopped container until `delete`.
+	run "$HYRUN" --root "$HYRUN_ROOT" --image-root "$STORE" run --keep --image bb:v1 img-kept
+	assert_success
+	run jq -r .bundle <(hy state img-kept)
+	assert_output "$STORE/bundles/img-kept"
+	[ -f "$STORE/bundles/img-kept/config.json" ]
+	# A second container with the same id must not take over (or remove) the first one's bundle.
+	run "$HYRUN" --root "$HYRUN_ROOT" --image-root "$STORE" run --image bb:v1 img-kept
+	assert_failure
+	[ -f "$STORE/bundles/img-kept/config.json" ]
+	run "$HYRUN" --root "$HYRUN_ROOT" --image-root "$STORE" delete img-kept
+	assert_success
+	[ ! -e "$STORE/bundles/img-kept" ]
+	# An unknown image leaves neither a bundle nor a container behind.
+	run "$HYRUN" --root "$HYRUN_ROOT" --image-root "$STORE" run --image nope:v1 img-none
+	assert_failure
+	assert_output --partial nope
+	[ ! -e "$STORE/bundles/img-none" ]
+	run hy list -q
+	refute_output --partial img-none
+}
