@@ -10,7 +10,7 @@ CC     ?= gcc
 DEB_PACKAGES = gcc make pkg-config libyajl-dev libseccomp-dev libcap-dev libmnl-dev libcgroup-dev \
 	libarchive-dev libssl-dev bats bats-assert bats-support busybox-static cpio zstd \
 	qemu-system-x86 runc crun podman skopeo umoci erofs-utils e2fsprogs clang libclang-rt-14-dev \
-	iproute2 jq flex bison bc libelf-dev xz-utils util-linux procps psmisc
+	iproute2 jq flex bison bc libelf-dev xz-utils linux-source-6.1 util-linux procps psmisc
 
 WARN    = -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wvla
 CFLAGS ?= -O2 -g

@@ -48,6 +48,6 @@ int cgroup_oom_count(struct hy_cgroup *cg, unsigned long long *count, struct hy_
 
 /* Removes the cgroup directories (waiting briefly for exiting processes). */
 int cgroup_destroy(struct hy_cgroup *cg, struct hy_error *err);
-void cgroup_free(struct hy_cgroup *cg);
+void hy_cgroup_free(struct hy_cgroup *cg);
 
 #endif

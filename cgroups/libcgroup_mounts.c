@@ -1,5 +1,5 @@
-/* The one file that includes libcgroup.h: libcgroup declares a cgroup_free() of its own, which
- * clashes with ours in cgroups/cgroups.h, so its use is kept behind cg_libcgroup_mounts(). */
+/* The one file that includes libcgroup.h, so that libcgroup's many generic names (cgroup_*)
+ * stay out of the rest of cgroups/; its use is kept behind cg_libcgroup_mounts(). */
 #include <errno.h>
 #include <libcgroup.h>
 #include <stdlib.h>

@@ -23,7 +23,7 @@ static void free_hiers(struct hy_cgroup *cg)
 	cg->n = 0;
 }
 
-void cgroup_free(struct hy_cgroup *cg)
+void hy_cgroup_free(struct hy_cgroup *cg)
 {
 	if (!cg)
 		return;
@@ -243,7 +243,7 @@ fail:
 	for (size_t i = 0; i < cg->n; i++)
 		remove_created(&cg->h[i]);
 	free(base);
-	cgroup_free(cg);
+	hy_cgroup_free(cg);
 	return r;
 }
 
@@ -286,7 +286,7 @@ int cgroup_open(const char *state_path, struct hy_cgroup **out, struct hy_error 
 	*out = cg;
 	return 0;
 fail:
-	cgroup_free(cg);
+	hy_cgroup_free(cg);
 	return r;
 }
 

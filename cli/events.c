@@ -147,7 +147,7 @@ static int stream(struct hy_cli *cli, const char *id, long interval, struct hy_e
 out:
 	if (fd >= 0)
 		close(fd);
-	cgroup_free(cg);
+	hy_cgroup_free(cg);
 	return r;
 }
 

@@ -377,7 +377,7 @@ void created_free(struct hy_created *c)
 		state_unlock(c->lock_fd);
 	c->lock_fd = -1;
 	if (c->cg)
-		cgroup_free(c->cg);
+		hy_cgroup_free(c->cg);
 	c->cg = NULL;
 	free(c->st.created);
 	c->st.created = NULL;

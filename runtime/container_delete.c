@@ -38,7 +38,7 @@ int container_destroy(const char *root, struct hy_state *st, const struct hy_con
 	int rc = 0;
 	if (cg) {
 		rc = cgroup_destroy(cg, err);
-		cgroup_free(cg);
+		hy_cgroup_free(cg);
 		if (rc < 0)
 			return hy_error_prefix(err, "delete '%s'", st->id);
 	}
@@ -89,7 +89,7 @@ static int destroy_broken(const char *root, const char *id, struct hy_error *err
 	kill_everything(&st, cg);
 	if (cg) {
 		cgroup_destroy(cg, &ignored);
-		cgroup_free(cg);
+		hy_cgroup_free(cg);
 	}
 	free(st.cgroup_path);
 	return state_remove(root, id, err);

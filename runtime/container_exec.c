@@ -38,7 +38,7 @@ static int load_seccomp(const struct exec_child *x, struct hy_error *err)
 	if (!x->cfg->has_linux || !x->cfg->linux_.seccomp)
 		return 0;
 	int notify = -1;
-	int rc = seccomp_load(x->cfg->linux_.seccomp, &notify, err);
+	int rc = hy_seccomp_load(x->cfg->linux_.seccomp, &notify, err);
 	if (notify >= 0) {
 		if (rc == 0 && sync_send(x->sync, SYNC_SECCOMP, 0, NULL, notify) < 0)
 			rc = hy_error_errno(err, errno, "exec: sending the seccomp notify fd");
@@ -231,7 +231,7 @@ out:
 		if (sv[i] >= 0)
 			close(sv[i]);
 	if (cg)
-		cgroup_free(cg);
+		hy_cgroup_free(cg);
 	(void)rt;
 	return rc;
 }

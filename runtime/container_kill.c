@@ -15,7 +15,7 @@ static int kill_cgroup(const struct hy_state *st, int sig, struct hy_error *err)
 	if (rc < 0)
 		return rc;
 	rc = cgroup_kill_all(cg, sig, err);
-	cgroup_free(cg);
+	hy_cgroup_free(cg);
 	return rc;
 }
 

@@ -21,7 +21,7 @@ int container_ps(const struct hy_runtime *rt, const char *id, pid_t **pids, size
 	if ((rc = cgroup_open(st->cgroup_path, &cg, err)) < 0)
 		goto out;
 	rc = cgroup_pids(cg, pids, n, err);
-	cgroup_free(cg);
+	hy_cgroup_free(cg);
 out:
 	state_free(st);
 	return rc;

@@ -39,7 +39,7 @@ fail:
 
 static void close_container(int lock_fd, struct hy_state *st, struct hy_cgroup *cg)
 {
-	cgroup_free(cg);
+	hy_cgroup_free(cg);
 	state_free(st);
 	if (lock_fd >= 0)
 		state_unlock(lock_fd);

@@ -272,7 +272,7 @@ static int load_seccomp(struct linux_child *c, int *notify_fd, struct hy_error *
 {
 	if (!c->cfg->has_linux || !c->cfg->linux_.seccomp)
 		return 0;
-	return seccomp_load(c->cfg->linux_.seccomp, notify_fd, err);
+	return hy_seccomp_load(c->cfg->linux_.seccomp, notify_fd, err);
 }
 
 /* User, capabilities, no_new_privs and seccomp: the last steps before waiting for start. */

@@ -95,7 +95,7 @@ static int load_program(const struct hy_seccomp *s, void *insns, size_t len, boo
 	return 0;
 }
 
-int seccomp_load(const struct hy_seccomp *s, int *notify_fd, struct hy_error *err)
+int hy_seccomp_load(const struct hy_seccomp *s, int *notify_fd, struct hy_error *err)
 {
 	if (notify_fd)
 		*notify_fd = -1;

@@ -36,7 +36,7 @@ struct hy_seccomp {
 	char *listener_metadata;
 	struct hy_seccomp_syscall *syscalls;
 	size_t n_syscalls;
-	/* Set by seccomp_prepare: the compiled filter, which seccomp_load then uses as is. */
+	/* Set by seccomp_prepare: the compiled filter, which hy_seccomp_load then uses as is. */
 	void *prepared_bpf;       /* struct sock_filter[prepared_len] */
 	size_t prepared_len;
 	bool prepared_notify;     /* some rule is SCMP_ACT_NOTIFY */
@@ -49,14 +49,14 @@ void seccomp_config_free(struct hy_seccomp *s);
 
 /* Loads the filter into the calling process (after no_new_privs or with CAP_SYS_ADMIN).
  * With a notify action, *notify_fd receives the listener fd (else -1). */
-int seccomp_load(const struct hy_seccomp *s, int *notify_fd, struct hy_error *err);
+int hy_seccomp_load(const struct hy_seccomp *s, int *notify_fd, struct hy_error *err);
 
 /* Sends the notify fd and the container state to listenerPath (SCM_RIGHTS), as the spec says. */
 int seccomp_send_listener(const struct hy_seccomp *s, int notify_fd, const char *state_json,
 			  struct hy_error *err);
 
 
-/* Compiles the filter ahead of seccomp_load. libseccomp needs 15-40 ms for a Docker-sized
+/* Compiles the filter ahead of hy_seccomp_load. libseccomp needs 15-40 ms for a Docker-sized
  * profile, so call this in the runtime before the container process is created (the child
  * inherits the result) with a cache directory owned by the caller, e.g. "<root>/.seccomp":
  * compiled filters are kept there by content hash (libseccomp and kernel version included)

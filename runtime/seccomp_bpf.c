@@ -1,5 +1,5 @@
 /* Compiling linux.seccomp to BPF with libseccomp. The program is exported rather than loaded
- * by libseccomp so that seccomp_load (runtime/seccomp.c) can pass any kernel flag itself and
+ * by libseccomp so that hy_seccomp_load (runtime/seccomp.c) can pass any kernel flag itself and
  * never sets no_new_privs behind the config's back (libseccomp's loader does by default). */
 #include <errno.h>
 #include <stdio.h>
@@ -10,11 +10,7 @@
 #include <unistd.h>
 
 #include <seccomp.h>
-/* runtime/seccomp.h declares hyrun's own seccomp_load(), which has libseccomp's name; hide that
- * declaration in this file, the only one that needs both headers. */
-#define seccomp_load hy_oci_seccomp_load_hidden
 #include "runtime/seccomp.h"
-#undef seccomp_load
 #include "runtime/seccomp_internal.h"
 
 static int add_rule(scmp_filter_ctx ctx, uint32_t action, int nr,

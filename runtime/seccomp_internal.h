@@ -1,8 +1,7 @@
-/* Shared by runtime/seccomp*.c only (deliberately free of <seccomp.h>: libseccomp declares its
- * own seccomp_load(), which clashes with the one in runtime/seccomp.h): the names the OCI spec uses
- * for seccomp actions, operators, architectures and flags, resolved to libseccomp / kernel values.
- * The parser validates with these tables and the loader uses the same ones, so a config that parses
- * always loads. */
+/* Shared by runtime/seccomp*.c only (free of <seccomp.h>, which only seccomp_bpf.c needs): the
+ * names the OCI spec uses for seccomp actions, operators, architectures and flags, resolved to
+ * libseccomp / kernel values. The parser validates with these tables and the loader uses the same
+ * ones, so a config that parses always loads. */
 #ifndef HYRUN_SECCOMP_INTERNAL_H
 #define HYRUN_SECCOMP_INTERNAL_H
 

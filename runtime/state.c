@@ -540,7 +540,7 @@ static bool cgroup_frozen(const char *cgroup_path)
 	if (cgroup_open(cgroup_path, &cg, &ignored) == 0) {
 		if (cgroup_is_frozen(cg, &frozen, &ignored))
 			frozen = false;
-		cgroup_free(cg);
+		hy_cgroup_free(cg);
 	}
 	return frozen;
 }

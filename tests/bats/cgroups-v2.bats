@@ -79,7 +79,9 @@ init_pid() {
 }
 
 counter() {
-	cat "/proc/$(init_pid)/root/tmp/counter" 2>/dev/null || echo 0
+	local c
+	c=$(cat "/proc/$(init_pid)/root/tmp/counter" 2>/dev/null)
+	echo "${c:-0}"
 }
 
 @test "v2: resources are written with the OCI conversions" {
@@ -181,7 +183,7 @@ counter() {
 }
 
 @test "v2: pause and resume through cgroup.freeze" {
-	make_bundle "$BUNDLE" sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/counter; usleep 20000; done'
+	make_bundle "$BUNDLE" sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/c.new; mv /tmp/c.new /tmp/counter; usleep 20000; done'
 	start_container
 	wait_until [ "$(counter)" -gt 2 ]
 	run hy2 pause "$ID"

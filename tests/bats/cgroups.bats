@@ -70,11 +70,13 @@ start_container() {
 }
 
 counter() {
-	cat "/proc/$(init_pid)/root/tmp/counter" 2>/dev/null || echo 0
+	local c
+	c=$(cat "/proc/$(init_pid)/root/tmp/counter" 2>/dev/null)
+	echo "${c:-0}"
 }
 
 counter_loop_bundle() {
-	make_bundle "$BUNDLE" sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/counter; usleep 20000; done'
+	make_bundle "$BUNDLE" sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/c.new; mv /tmp/c.new /tmp/counter; usleep 20000; done'
 }
 
 # The blkio weight file a child cgroup gets here (CFQ's, BFQ's or none: an I/O scheduler matter).

@@ -137,8 +137,8 @@ static void test_lifecycle(void)
 	CHECK(again && cgroup_destroy(again, &err) == 0);
 	for (size_t i = 0; i < cg->n; i++)
 		CHECK(!dir_exists(cg->h[i].dir));
-	cgroup_free(again);
-	cgroup_free(cg);
+	hy_cgroup_free(again);
+	hy_cgroup_free(cg);
 }
 
 static void test_oom(void)
@@ -186,7 +186,7 @@ static void test_oom(void)
 	CHECK(cgroup_oom_count(cg, &after, &err) == 0 && after >= 1);
 	close(fd);
 	CHECK(cgroup_destroy(cg, &err) == 0);
-	cgroup_free(cg);
+	hy_cgroup_free(cg);
 }
 
 /* The eBPF device program, on the cgroup2 mount (hybrid or v2 hosts). */
@@ -249,7 +249,7 @@ static void test_devices_bpf(void)
 			fprintf(stderr, "  device checks failed: code %d\n", WEXITSTATUS(status));
 	}
 	CHECK(cgroup_destroy(cg, &err) == 0);
-	cgroup_free(cg);
+	hy_cgroup_free(cg);
 }
 
 static void test_relative_and_rollback(void)
@@ -273,7 +273,7 @@ static void test_relative_and_rollback(void)
 		struct hy_cgroup *again = NULL;
 		CHECK(cgroup_open(cgroup_state_path(cg), &again, &err) == 0);
 		CHECK(again && !strcmp(again->h[0].dir, cg->h[0].dir));
-		cgroup_free(again);
+		hy_cgroup_free(again);
 		CHECK(cgroup_destroy(cg, &err) == 0);
 		for (size_t i = 0; i < cg->n; i++) {
 			char parent[4096];
@@ -281,7 +281,7 @@ static void test_relative_and_rollback(void)
 			*strrchr(parent, '/') = '\0';
 			CHECK(!dir_exists(cg->h[i].dir) && !dir_exists(parent));
 		}
-		cgroup_free(cg);
+		hy_cgroup_free(cg);
 	}
 
 	/* "..": refused before anything is made */
@@ -304,7 +304,7 @@ static void test_relative_and_rollback(void)
 					probe->h[i].ctrls == fast->h[j].ctrls);
 		CHECK(same);
 	}
-	cgroup_free(fast);
+	hy_cgroup_free(fast);
 	struct cg_hier *last = &probe->h[probe->n - 1];
 	char top[4096], leaf[4200];
 	snprintf(top, sizeof top, "%s/%s-rb", last->mount, id);
@@ -323,7 +323,7 @@ static void test_relative_and_rollback(void)
 	}
 	rmdir(leaf);
 	rmdir(top);
-	cgroup_free(probe);
+	hy_cgroup_free(probe);
 }
 
 int main(void)

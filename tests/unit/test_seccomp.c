@@ -159,7 +159,7 @@ static int in_filtered_child(const char *json, int (*fn)(void))
 	if (pid == 0) {
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 			_exit(100);
-		if (seccomp_load(s, NULL, &err) < 0) {
+		if (hy_seccomp_load(s, NULL, &err) < 0) {
 			fprintf(stderr, "  load: %s\n", err.msg);
 			_exit(101);
 		}
@@ -350,7 +350,7 @@ static void test_notify_listener(void)
 	pid_t pid = fork();
 	if (pid == 0) {
 		int fd = -1;
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_load(s, &fd, &err) < 0 ||
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || hy_seccomp_load(s, &fd, &err) < 0 ||
 		    fd < 0)
 			_exit(10);
 		if (seccomp_send_listener(s, fd,
