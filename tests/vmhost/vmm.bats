@@ -64,7 +64,7 @@ vm() {
 
 @test "vm run: the default kernel and initrd come from HYRUN_GUEST_DIR" {
 	# The shipped initramfs holds only the agent (no shell): a missing command gives 127.
-	HYRUN_GUEST_DIR=$GUEST_DIR run timeout -k 5 120 "$HYRUN" vm run -- /no/such/command
+	HYRUN_GUEST_DIR=$GUEST_DIR run -127 timeout -k 5 120 "$HYRUN" vm run -- /no/such/command
 	assert_equal "$status" 127
 	assert_line "hyrun-agent: exit 127"
 }
@@ -93,7 +93,7 @@ vm() {
 	cp /bin/busybox "$root/bin/busybox"
 	ln -s busybox "$root/bin/sh"
 	echo from-the-host >"$root/hello.txt"
-	run vm --kernel "$GUEST_DIR/vmlinux" --share "$root" -- /bin/sh -c 'cat /hello.txt; echo from-the-guest >/written.txt'
+	run vm --kernel "$GUEST_DIR/vmlinux" --share "$root" -- /bin/sh -c '/bin/busybox cat /hello.txt; echo from-the-guest >/written.txt'
 	assert_success
 	assert_line from-the-host
 	[ "$(cat "$root/written.txt")" = from-the-guest ]
