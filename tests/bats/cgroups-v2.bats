@@ -185,7 +185,7 @@ counter() {
 @test "v2: pause and resume through cgroup.freeze" {
 	make_bundle "$BUNDLE" sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/c.new; mv /tmp/c.new /tmp/counter; usleep 20000; done'
 	start_container
-	wait_until [ "$(counter)" -gt 2 ]
+	wait_until eval '[ "$(counter)" -gt 2 ]'
 	run hy2 pause "$ID"
 	assert_success
 	grep -qx "frozen 1" "$DIR/cgroup.events"
@@ -197,16 +197,16 @@ counter() {
 	run hy2 resume "$ID"
 	assert_success
 	grep -qx "frozen 0" "$DIR/cgroup.events"
-	wait_until [ "$(counter)" -gt "$b" ]
+	wait_until eval '[ "$(counter)" -gt "$b" ]'
 }
 
 @test "v2: kill --all reaches every process; delete removes the cgroup" {
 	make_bundle "$BUNDLE" sh -c 'sleep 60 & sleep 60 & sleep 60 & wait'
 	start_container
-	wait_until [ "$(wc -l <"$DIR/cgroup.procs")" -ge 4 ]
+	wait_until eval '[ "$(wc -l <"$DIR/cgroup.procs")" -ge 4 ]'
 	run hy2 kill --all "$ID" KILL
 	assert_success
-	wait_until [ "$(wc -l <"$DIR/cgroup.procs")" -eq 0 ]
+	wait_until eval '[ "$(wc -l <"$DIR/cgroup.procs")" -eq 0 ]'
 	run hy2 delete "$ID"
 	assert_success
 	[ ! -e "$DIR" ]
@@ -273,7 +273,7 @@ counter() {
 		'sh -c "i=0; while [ \$i -lt 40 ]; do sleep 30 & i=\$((i+1)); done; sleep 30"; echo forked >/tmp/done; exec sleep 60'
 	bundle_jq "$BUNDLE" '.linux.resources += {pids: {limit: 10}}'
 	start_container
-	wait_until [ -e "/proc/$(init_pid)/root/tmp/done" ]
+	wait_until eval '[ -e "/proc/$(init_pid)/root/tmp/done" ]'
 	[ "$(cat "$DIR/pids.current")" -le 10 ]
 	run cat "$DIR/pids.events"
 	assert_line --regexp '^max [1-9]'

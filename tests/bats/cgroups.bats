@@ -40,7 +40,8 @@ all_cgdirs() {
 	done
 }
 
-# Waits up to 30 s: the KVM test host under TCG can be slow to start processes.
+# Waits up to 30 s: the KVM test host under TCG can be slow to start processes. A condition
+# with $(...) must be quoted for eval, or it would be expanded once, before the first try.
 wait_until() {
 	local i
 	for i in $(seq 1 300); do
@@ -283,7 +284,7 @@ blkio_weight_file() {
 @test "pause freezes every process and resume lets them continue" {
 	counter_loop_bundle
 	start_container
-	wait_until [ "$(counter)" -gt 2 ]
+	wait_until eval '[ "$(counter)" -gt 2 ]'
 	run hy pause "$ID"
 	assert_success
 	[ "$(cgcat freezer freezer.state)" = FROZEN ]
@@ -301,7 +302,7 @@ blkio_weight_file() {
 	run hy resume "$ID"
 	assert_success
 	[ "$(cgcat freezer freezer.state)" = THAWED ]
-	wait_until [ "$(counter)" -gt "$b" ]
+	wait_until eval '[ "$(counter)" -gt "$b" ]'
 	run hy state "$ID"
 	assert_output --partial '"status": "running"'
 	run hy resume "$ID"
@@ -351,7 +352,7 @@ blkio_weight_file() {
 		'sh -c "i=0; while [ \$i -lt 40 ]; do sleep 30 & i=\$((i+1)); done; sleep 30"; echo forked >/tmp/done; exec sleep 60'
 	bundle_jq "$BUNDLE" '.linux.resources += {pids: {limit: 10}}'
 	start_container
-	wait_until [ -e "/proc/$(init_pid)/root/tmp/done" ]
+	wait_until eval '[ -e "/proc/$(init_pid)/root/tmp/done" ]'
 	[ "$(cgcat pids pids.current)" -le 10 ]
 	[ "$(cgcat pids pids.current)" -ge 9 ]
 	run cgcat pids pids.events

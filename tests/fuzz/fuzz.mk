@@ -10,6 +10,8 @@ FUZZ_CFLAGS = -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -I. -g -O1 -Wall -
 	-Wno-unused-parameter -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-DHYRUN_VERSION='"fuzz"' -DHYRUN_PREFIX='"$(PREFIX)"' -DHYRUN_FUZZING=1
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzzobj/%.o)
+# Keep the clang objects between runs: make would otherwise delete them as intermediates.
+.SECONDARY: $(FUZZ_LIB_OBJ)
 
 $(BUILD)/fuzzobj/%.o: %.c
 	@mkdir -p $(dir $@)
