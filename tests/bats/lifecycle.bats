@@ -669,13 +669,21 @@ PY
 	make_bundle "$B" sleep 300
 	hy create -b "$B" "$ID" </dev/null >/dev/null 2>&1 3>&-
 	pid=$(hy state "$ID" | jq .pid)
+	cg=$(jq -r .hyrun.cgroupPath "$HYRUN_ROOT/$ID/state.json")
 	printf '{"ociVersion": "1.0.2", "id": ' >"$HYRUN_ROOT/$ID/state.json"
 	run timeout 20 "$HYRUN" --root "$HYRUN_ROOT" delete --force "$ID"
 	assert_success
 	[ ! -e "$HYRUN_ROOT/$ID" ]
 	run hy list -q
 	refute_output --partial "$ID"
+	# Without its state hyrun cannot know the init or the cgroup: the test removes both itself,
+	# so that nothing stays behind on the machine.
 	kill -9 "$pid" 2>/dev/null || true
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	local d
+	for d in /sys/fs/cgroup/*/"$cg"; do
+		[ ! -d "$d" ] || rmdir "$d"
+	done
 }
 
 @test "create: the init keeps only stdio, LISTEN_FDS/--preserve-fds and exec.fifo, and delete --force does not block" {
