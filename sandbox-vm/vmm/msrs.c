@@ -20,23 +20,25 @@
 
 int vcpu_setup_msrs(struct vcpu *v, struct hy_error *err)
 {
-	struct {
+	/* kvm_msrs ends in a flexible array: a union gives it room without a struct member after it. */
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[2];
+		unsigned char room[sizeof(struct kvm_msrs) + 2 * sizeof(struct kvm_msr_entry)];
 	} m;
 	memset(&m, 0, sizeof(m));
+	struct kvm_msr_entry *e = m.hdr.entries;
 	/* Fast string operations, and all memory write-back: without an enabled MTRR default type
 	 * the guest would map its RAM uncached. */
-	m.e[0] = (struct kvm_msr_entry){.index = MSR_IA32_MISC_ENABLE,
+	e[0] = (struct kvm_msr_entry){.index = MSR_IA32_MISC_ENABLE,
 					.data = MSR_IA32_MISC_ENABLE_FAST_STRING};
-	m.e[1] = (struct kvm_msr_entry){.index = MSR_MTRR_DEF_TYPE,
+	e[1] = (struct kvm_msr_entry){.index = MSR_MTRR_DEF_TYPE,
 					.data = MTRR_ENABLE | MTRR_TYPE_WRBACK};
 	m.hdr.nmsrs = 2;
 	int n = ioctl(v->fd, KVM_SET_MSRS, &m);
 	if (n < 0)
 		return hy_error_errno(err, errno, "KVM_SET_MSRS");
 	if (n != 2)
-		return hy_error_set(err, EINVAL, "KVM_SET_MSRS: KVM rejected MSR 0x%x", m.e[n].index);
+		return hy_error_set(err, EINVAL, "KVM_SET_MSRS: KVM rejected MSR 0x%x", e[n].index);
 	return 0;
 }
 
