@@ -16,12 +16,14 @@ WARN    = -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wvla
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -fno-strict-aliasing $(WARN) -I. -MMD -MP
 CFLAGS += -DHYRUN_VERSION='"$(HYRUN_VERSION)"' -DHYRUN_PREFIX='"$(PREFIX)"'
-LDLIBS  = -lyajl -lseccomp -lcap -lmnl -lcgroup -larchive -lcrypto -lpthread
+# --as-needed: hyrun itself does not link libarchive or libcrypto (image/archive_lib.c loads them
+# on first use), which keeps their dependency trees out of every container start and the VMM.
+LDLIBS  = -Wl,--as-needed -lyajl -lseccomp -lcap -lmnl -lcgroup -larchive -lcrypto -lpthread
 HYRUN_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
 
 # Library parts (everything but the CLI) so that unit tests and fuzzers can link them.
 LIB_SRC := $(sort $(wildcard runtime/*.c cgroups/*.c image/*.c sandbox-vm/vmm/*.c \
-		sandbox-vm/vmm/devices/*.c))
+		sandbox-vm/vmm/devices/*.c sandbox-vm/proto/*.c sandbox-vm/host/*.c))
 CLI_SRC := $(sort $(wildcard cli/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)

@@ -1,5 +1,7 @@
 /* hyrun ps [--format table|json] ID [ps options]: the container's processes, as runc shows
- * them: json is the array of host PIDs; table is ps(1)'s output filtered to those PIDs. */
+ * them: json is the array of host PIDs; table is ps(1)'s output filtered to those PIDs.
+ * A VM container's processes live in the guest: json is the array of GUEST pids (the host has
+ * only the VMM), and table is the guest agent's list ("PID PPID UID CMD"). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -17,7 +19,8 @@ static const char usage[] =
 	"usage: hyrun ps [options] ID [ps options]\n\n"
 	"Lists the processes of container ID (default table: `ps -ef` filtered).\n\n"
 	"options:\n"
-	"  -f, --format FMT  table (default) or json (an array of host PIDs)\n"
+	"  -f, --format FMT  table (default) or json (an array of host PIDs; guest PIDs for a\n"
+	"                    VM container)\n"
 	"  -h, --help        show this help\n";
 
 static bool pid_listed(const pid_t *pids, size_t n, long pid)
@@ -159,6 +162,23 @@ int cmd_ps(struct hy_cli *cli, int argc, char **argv, struct hy_error *err)
 	const char *id = argv[optind];
 	if (json && optind + 1 < argc)
 		return cli_usage_error(err, "ps", "ps options cannot be combined with --format json");
+	if (!json) {
+		char *text = NULL;
+		int vm = container_ps_guest(&cli->rt, id, &text, err);
+		if (vm < 0)
+			return vm;
+		if (vm == 0) {
+			int rc = optind + 1 < argc
+					 ? cli_usage_error(err, "ps",
+							   "ps options are not supported for a VM "
+							   "container")
+					 : 0;
+			if (!rc)
+				fputs(text, stdout);
+			free(text);
+			return rc;
+		}
+	}
 	pid_t *pids = NULL;
 	size_t n = 0;
 	int rc = container_ps(&cli->rt, id, &pids, &n, err);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "sandbox-vm/host/vm_host.h"
 #include "sandbox-vm/vmm/vmm.h"
 
 #define VM_CMDLINE_MAX 2048
@@ -25,34 +26,6 @@ static void vm_usage(FILE *f)
 static bool is_file(const char *path)
 {
 	return access(path, R_OK) == 0;
-}
-
-/* Guest assets: $HYRUN_GUEST_DIR, then build/guest next to the binary, then PREFIX/lib/hyrun. */
-static const char *find_asset(const char *const names[], char *buf, size_t size)
-{
-	char dirs[3][PATH_MAX];
-	unsigned n = 0;
-	const char *env = getenv("HYRUN_GUEST_DIR");
-	if (env && *env)
-		snprintf(dirs[n++], PATH_MAX, "%s", env);
-	char exe[PATH_MAX];
-	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (len > 0) {
-		exe[len] = 0;
-		char *slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = 0;
-			snprintf(dirs[n++], PATH_MAX, "%.*s/guest", PATH_MAX - 16, exe);
-		}
-	}
-	snprintf(dirs[n++], PATH_MAX, "%s/lib/hyrun", HYRUN_PREFIX);
-	for (unsigned d = 0; d < n; d++)
-		for (unsigned i = 0; names[i]; i++) {
-			int w = snprintf(buf, size, "%.*s/%s", (int)(size / 2), dirs[d], names[i]);
-			if (w > 0 && (size_t)w < size && is_file(buf))
-				return buf;
-		}
-	return NULL;
 }
 
 /* Appends the agent's command after " -- ", quoting words with spaces for the kernel's parser. */
@@ -204,7 +177,7 @@ static int vm_run(struct hy_cli *cli, int argc, char **argv, struct hy_error *er
 	char kernel_buf[PATH_MAX], initrd_buf[PATH_MAX];
 	if (!cfg.kernel) {
 		static const char *const kernels[] = {"vmlinux", "bzImage", NULL};
-		cfg.kernel = find_asset(kernels, kernel_buf, sizeof(kernel_buf));
+		cfg.kernel = vm_find_asset(kernels, kernel_buf, sizeof(kernel_buf));
 		if (!cfg.kernel)
 			return hy_error_set(err, ENOENT,
 					    "no guest kernel found (looked in $HYRUN_GUEST_DIR, build/guest "
@@ -215,7 +188,7 @@ static int vm_run(struct hy_cli *cli, int argc, char **argv, struct hy_error *er
 	}
 	if (!cfg.initrd) {
 		static const char *const initrds[] = {"initramfs.cpio", NULL};
-		cfg.initrd = find_asset(initrds, initrd_buf, sizeof(initrd_buf));
+		cfg.initrd = vm_find_asset(initrds, initrd_buf, sizeof(initrd_buf));
 	} else if (!is_file(cfg.initrd)) {
 		return hy_error_errno(err, errno, "--initrd %s", cfg.initrd);
 	}

@@ -1,12 +1,12 @@
 /* sha256 digests in the OCI "sha256:<hex>" form. Only sha256 is accepted: other algorithms are
  * allowed by the spec but nothing we import produces them, and refusing is safer than guessing. */
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "image/archive_lib.h"
 #include "image/store.h"
 
 int digest_parse(const char *digest, char hex_out[65], struct hy_error *err)
@@ -40,28 +40,66 @@ static void hex_digest(const unsigned char *md, char out[72])
 	out[71] = '\0';
 }
 
-void digest_of_buf(const void *buf, size_t len, char out[72])
+int digest_stream_begin(struct digest_stream *s, struct hy_error *err)
+{
+	s->ctx = NULL;
+	int rc = crypto_lib_load(err);
+	if (rc)
+		return rc;
+	EVP_MD_CTX *ctx = libcrypto.EVP_MD_CTX_new();
+	if (!ctx || !libcrypto.EVP_DigestInit_ex(ctx, libcrypto.EVP_sha256(), NULL)) {
+		libcrypto.EVP_MD_CTX_free(ctx);
+		return hy_error_set(err, ENOMEM, "sha256: cannot initialise");
+	}
+	s->ctx = ctx;
+	return 0;
+}
+
+void digest_stream_add(struct digest_stream *s, const void *buf, size_t len)
+{
+	libcrypto.EVP_DigestUpdate(s->ctx, buf, len);
+}
+
+void digest_stream_end(struct digest_stream *s, char out[72])
 {
 	unsigned char md[32];
 	unsigned int mdlen = 0;
-	EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL);
+	libcrypto.EVP_DigestFinal_ex(s->ctx, md, &mdlen);
 	hex_digest(md, out);
+	digest_stream_discard(s);
+}
+
+void digest_stream_discard(struct digest_stream *s)
+{
+	if (s->ctx)
+		libcrypto.EVP_MD_CTX_free(s->ctx);
+	s->ctx = NULL;
+}
+
+int digest_of_buf(const void *buf, size_t len, char out[72])
+{
+	struct hy_error ignored;
+	struct digest_stream s;
+	out[0] = '\0';
+	if (digest_stream_begin(&s, &ignored))
+		return -1;
+	digest_stream_add(&s, buf, len);
+	digest_stream_end(&s, out);
+	return 0;
 }
 
 int digest_of_fd(int fd, char out[72], uint64_t *size, struct hy_error *err)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-		EVP_MD_CTX_free(ctx);
-		return hy_error_set(err, ENOMEM, "sha256: cannot initialise");
-	}
+	struct digest_stream s;
+	int rc = digest_stream_begin(&s, err);
+	if (rc)
+		return rc;
 	unsigned char *buf = malloc(IMAGE_IO_CHUNK);
 	if (!buf) {
-		EVP_MD_CTX_free(ctx);
+		digest_stream_discard(&s);
 		return hy_error_set(err, ENOMEM, "sha256: out of memory");
 	}
 	uint64_t total = 0;
-	int rc = 0;
 	for (;;) {
 		ssize_t n = read(fd, buf, IMAGE_IO_CHUNK);
 		if (n < 0 && errno == EINTR)
@@ -72,17 +110,14 @@ int digest_of_fd(int fd, char out[72], uint64_t *size, struct hy_error *err)
 		}
 		if (n == 0)
 			break;
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
+		digest_stream_add(&s, buf, (size_t)n);
 		total += (uint64_t)n;
 	}
 	if (!rc) {
-		unsigned char md[32];
-		unsigned int mdlen = 0;
-		EVP_DigestFinal_ex(ctx, md, &mdlen);
-		hex_digest(md, out);
+		digest_stream_end(&s, out);
 		*size = total;
 	}
+	digest_stream_discard(&s);
 	free(buf);
-	EVP_MD_CTX_free(ctx);
 	return rc;
 }

@@ -3,8 +3,6 @@
  * An archive is first spread into a private temp directory under the store, each regular member
  * stored under the sha256 of its cleaned path: member names never become file system paths, so a
  * hostile archive cannot place anything anywhere. The layout inside is then read like a directory. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -17,6 +15,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "image/path.h"
+#include "image/archive_lib.h"
 #include "image/store.h"
 #include "runtime/json.h"
 
@@ -50,7 +49,8 @@ static int src_open(struct source *src, const char *rel, int *fd_out, struct hy_
 	int fd;
 	if (src->hashed) {
 		char h[72];
-		digest_of_buf(clean, strlen(clean), h);
+		if (digest_of_buf(clean, strlen(clean), h))
+			return crypto_lib_load(err);
 		fd = openat(src->dirfd, h + 7, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	} else {
 		/* O_NONBLOCK: a FIFO planted in the layout must not hang the import. */
@@ -148,8 +148,9 @@ static int src_read_blob(struct source *src, const struct image_desc *d, char **
 	if (rc)
 		return rc;
 	char got[72];
-	digest_of_buf(*buf, *len, got);
-	if (*len != d->size)
+	if (digest_of_buf(*buf, *len, got))
+		rc = crypto_lib_load(err);
+	else if (*len != d->size)
 		rc = hy_error_set(err, EINVAL,
 				  "blob %s: size mismatch: announced %llu bytes, got %zu", d->digest,
 				  (unsigned long long)d->size, *len);
@@ -500,16 +501,20 @@ out:
 static int spread_archive(const char *path, int dirfd, const struct image_limits *lim,
 			  struct hy_error *err)
 {
-	struct archive *a = archive_read_new();
-	archive_read_support_format_tar(a);
-	archive_read_support_filter_gzip(a);
-	archive_read_support_filter_zstd(a);
-	archive_read_support_filter_none(a);
-	int rc = 0;
-	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
+	int rc = archive_lib_load(err);
+	if (rc)
+		return rc;
+	struct archive *a = libarchive.read_new();
+	if (!a)
+		return hy_error_set(err, ENOMEM, "%s: out of memory", path);
+	libarchive.read_support_format_tar(a);
+	libarchive.read_support_filter_gzip(a);
+	libarchive.read_support_filter_zstd(a);
+	libarchive.read_support_filter_none(a);
+	if (libarchive.read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
 		rc = hy_error_set(err, EINVAL, "%s: not a tar archive or directory: %s", path,
-				  archive_error_string(a));
-		archive_read_free(a);
+				  libarchive.error_string(a));
+		libarchive.read_free(a);
 		return rc;
 	}
 	uint64_t total = 0, max = lim->max_bytes ? lim->max_bytes : IMAGE_DEFAULT_MAX_BYTES;
@@ -518,15 +523,15 @@ static int spread_archive(const char *path, int dirfd, const struct image_limits
 	struct archive_entry *e;
 	char *buf = malloc(IMAGE_IO_CHUNK);
 	if (!buf) {
-		archive_read_free(a);
+		libarchive.read_free(a);
 		return hy_error_set(err, ENOMEM, "%s: out of memory", path);
 	}
 	for (;;) {
-		int r = archive_read_next_header(a, &e);
+		int r = libarchive.read_next_header(a, &e);
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN) {
-			rc = hy_error_set(err, EINVAL, "%s: %s", path, archive_error_string(a));
+			rc = hy_error_set(err, EINVAL, "%s: %s", path, libarchive.error_string(a));
 			break;
 		}
 		if (++entries > max_entries) {
@@ -535,11 +540,14 @@ static int spread_archive(const char *path, int dirfd, const struct image_limits
 			break;
 		}
 		char clean[4096];
-		if (archive_entry_filetype(e) != AE_IFREG ||
-		    image_path_clean(archive_entry_pathname(e), clean, sizeof(clean)) || !clean[0])
+		if (libarchive.entry_filetype(e) != AE_IFREG ||
+		    image_path_clean(libarchive.entry_pathname(e), clean, sizeof(clean)) || !clean[0])
 			continue;
 		char h[72];
-		digest_of_buf(clean, strlen(clean), h);
+		if (digest_of_buf(clean, strlen(clean), h)) {
+			rc = crypto_lib_load(err);
+			break;
+		}
 		int fd = openat(dirfd, h + 7, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 				0600);
 		if (fd < 0) {
@@ -547,10 +555,10 @@ static int spread_archive(const char *path, int dirfd, const struct image_limits
 			break;
 		}
 		for (;;) {
-			la_ssize_t n = archive_read_data(a, buf, IMAGE_IO_CHUNK);
+			la_ssize_t n = libarchive.read_data(a, buf, IMAGE_IO_CHUNK);
 			if (n < 0) {
 				rc = hy_error_set(err, EINVAL, "%s: %s: %s", path, clean,
-						  archive_error_string(a));
+						  libarchive.error_string(a));
 				break;
 			}
 			if (n == 0)
@@ -571,7 +579,7 @@ static int spread_archive(const char *path, int dirfd, const struct image_limits
 			break;
 	}
 	free(buf);
-	archive_read_free(a);
+	libarchive.read_free(a);
 	return rc;
 }
 

@@ -4,15 +4,12 @@
  * can only name a file inside the rootfs, and a whiteout can only remove inside it. Parents that
  * are symlinks are refused rather than resolved: a layer that writes through a symlink is exactly
  * the attack we cannot tell from an unusual image, and docker-produced layers never do it. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +19,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "image/archive_lib.h"
 #include "image/layer.h"
+#include "image/store.h"
 #include "image/path.h"
 
 #define WH_PREFIX ".wh."
@@ -289,29 +288,29 @@ static void apply_xattrs(int fd, struct archive_entry *e)
 	const char *name;
 	const void *val;
 	size_t size;
-	archive_entry_xattr_reset(e);
-	while (archive_entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK)
+	libarchive.entry_xattr_reset(e);
+	while (libarchive.entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK)
 		if (name && xattr_allowed(name))
 			fsetxattr(fd, name, val, size, 0);
 }
 
 static int set_owner_mode(int fd, struct archive_entry *e)
 {
-	int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
+	int64_t uid = libarchive.entry_uid(e), gid = libarchive.entry_gid(e);
 	if (uid < 0 || uid > UINT32_MAX - 1 || gid < 0 || gid > UINT32_MAX - 1)
 		return -ERANGE;
 	if (fchown(fd, (uid_t)uid, (gid_t)gid) < 0 && geteuid() == 0)
 		return -errno;
 	/* After chown, which clears set-id bits. */
-	if (fchmod(fd, archive_entry_perm(e) & 07777) < 0)
+	if (fchmod(fd, libarchive.entry_perm(e) & 07777) < 0)
 		return -errno;
 	return 0;
 }
 
 static void entry_times(struct archive_entry *e, struct timespec ts[2])
 {
-	ts[1].tv_sec = archive_entry_mtime(e);
-	ts[1].tv_nsec = archive_entry_mtime_nsec(e);
+	ts[1].tv_sec = libarchive.entry_mtime(e);
+	ts[1].tv_nsec = libarchive.entry_mtime_nsec(e);
 	if (ts[1].tv_nsec < 0 || ts[1].tv_nsec > 999999999)
 		ts[1].tv_nsec = 0;
 	ts[0] = ts[1];
@@ -323,7 +322,7 @@ static int write_data(struct archive *a, int fd, int64_t size)
 	size_t len;
 	la_int64_t off, end = 0;
 	int r;
-	while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
+	while ((r = libarchive.read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
 		const char *p = buf;
 		if (off + (la_int64_t)len > end)
 			end = off + (la_int64_t)len;
@@ -390,7 +389,7 @@ void layer_finish(struct layer_ctx *c)
 static int apply_entry(struct layer_ctx *c, struct archive *a, struct archive_entry *e,
 		       const char *digest, struct hy_error *err)
 {
-	const char *raw = archive_entry_pathname(e);
+	const char *raw = libarchive.entry_pathname(e);
 	char path[4096];
 	int rc = 0, fd = -1;
 	if (!raw)
@@ -408,8 +407,8 @@ static int apply_entry(struct layer_ctx *c, struct archive *a, struct archive_en
 						  : "path escapes the rootfs ('..') or is invalid");
 	if (!path[0])
 		return 0; /* the root itself: keep the rootfs's own mode */
-	mode_t type = archive_entry_filetype(e);
-	int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+	mode_t type = libarchive.entry_filetype(e);
+	int64_t size = libarchive.entry_size_is_set(e) ? libarchive.entry_size(e) : 0;
 	if (type == AE_IFREG && size > 0) {
 		c->bytes += (uint64_t)size;
 		if (c->bytes > c->limits.max_bytes)
@@ -455,7 +454,7 @@ static int apply_entry(struct layer_ctx *c, struct archive *a, struct archive_en
 		FAIL(ENOMEM, "out of memory");
 	struct timespec ts[2];
 	entry_times(e, ts);
-	const char *hardlink = archive_entry_hardlink(e);
+	const char *hardlink = libarchive.entry_hardlink(e);
 	if (hardlink) {
 		char target[4096];
 		if (image_path_clean(hardlink, target, sizeof(target)) || !target[0])
@@ -518,14 +517,14 @@ static int apply_entry(struct layer_ctx *c, struct archive *a, struct archive_en
 			FAIL(errno, "layer %s: create '%.200s': %s", digest, path, strerror(errno));
 		if ((rc = write_data(a, fd, size)))
 			FAIL(rc == -EIO ? EINVAL : -rc, "layer %s: '%.200s': %s", digest, path,
-			     rc == -EIO ? archive_error_string(a) : strerror(-rc));
+			     rc == -EIO ? libarchive.error_string(a) : strerror(-rc));
 		if ((rc = set_owner_mode(fd, e)))
 			FAIL(-rc, "layer %s: '%.200s': chown/chmod: %s", digest, path, strerror(-rc));
 		apply_xattrs(fd, e);
 		futimens(fd, ts);
 		break;
 	case AE_IFLNK: {
-		const char *target = archive_entry_symlink(e);
+		const char *target = libarchive.entry_symlink(e);
 		if (!target)
 			FAIL(EINVAL, "layer %s: symlink '%.200s' without a target", digest, path);
 		/* Any target is fine: nothing here ever follows it. */
@@ -538,7 +537,7 @@ static int apply_entry(struct layer_ctx *c, struct archive *a, struct archive_en
 		}
 		if (made < 0)
 			FAIL(errno, "layer %s: symlink '%.200s': %s", digest, path, strerror(errno));
-		int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
+		int64_t uid = libarchive.entry_uid(e), gid = libarchive.entry_gid(e);
 		if (uid >= 0 && uid < UINT32_MAX && gid >= 0 && gid < UINT32_MAX)
 			fchownat(pfd, base, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW);
 		utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW);
@@ -553,11 +552,11 @@ static int apply_entry(struct layer_ctx *c, struct archive *a, struct archive_en
 		if ((rc = clear_slot(pfd, base, false)) < 0)
 			FAIL(-rc, "layer %s: entry '%.200s': %s", digest, path, strerror(-rc));
 		mode_t m = (type == AE_IFCHR ? S_IFCHR : type == AE_IFBLK ? S_IFBLK : S_IFIFO) |
-			   (archive_entry_perm(e) & 0777);
-		dev_t dev = type == AE_IFIFO ? 0 : archive_entry_rdev(e);
+			   (libarchive.entry_perm(e) & 0777);
+		dev_t dev = type == AE_IFIFO ? 0 : libarchive.entry_rdev(e);
 		if (mknodat(pfd, base, m, dev) < 0)
 			FAIL(errno, "layer %s: mknod '%.200s': %s", digest, path, strerror(errno));
-		int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
+		int64_t uid = libarchive.entry_uid(e), gid = libarchive.entry_gid(e);
 		if (uid >= 0 && uid < UINT32_MAX && gid >= 0 && gid < UINT32_MAX)
 			fchownat(pfd, base, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW);
 		/* fchmodat may follow; the node is ours and was just made, so set mode via mknod. */
@@ -576,7 +575,7 @@ out:
 
 struct hashing_reader {
 	int fd;
-	EVP_MD_CTX *ctx;
+	struct digest_stream hash;
 	uint64_t n;
 	unsigned char buf[1 << 17];
 };
@@ -589,10 +588,10 @@ static la_ssize_t hr_read(struct archive *a, void *p, const void **out)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			archive_set_error(a, errno, "read: %s", strerror(errno));
+			libarchive.set_error(a, errno, "read: %s", strerror(errno));
 			return -1;
 		}
-		EVP_DigestUpdate(h->ctx, h->buf, (size_t)n);
+		digest_stream_add(&h->hash, h->buf, (size_t)n);
 		h->n += (uint64_t)n;
 		*out = h->buf;
 		return n;
@@ -602,33 +601,42 @@ static la_ssize_t hr_read(struct archive *a, void *p, const void **out)
 int layer_apply(struct layer_ctx *c, int fd, const char *digest, uint64_t size,
 		struct hy_error *err)
 {
+	int rc = archive_lib_load(err);
+	if (rc)
+		return rc;
 	struct hashing_reader *h = malloc(sizeof(*h));
 	if (!h)
 		return hy_error_set(err, ENOMEM, "out of memory");
 	h->fd = fd;
 	h->n = 0;
-	h->ctx = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL);
-	struct archive *a = archive_read_new();
-	archive_read_support_format_tar(a);
-	archive_read_support_filter_gzip(a);
-	archive_read_support_filter_zstd(a);
-	archive_read_support_filter_none(a);
-	int rc = 0;
-	if (archive_read_open(a, h, NULL, hr_read, NULL) != ARCHIVE_OK) {
+	if ((rc = digest_stream_begin(&h->hash, err))) {
+		free(h);
+		return rc;
+	}
+	struct archive *a = libarchive.read_new();
+	if (!a) {
+		digest_stream_discard(&h->hash);
+		free(h);
+		return hy_error_set(err, ENOMEM, "layer %s: out of memory", digest);
+	}
+	libarchive.read_support_format_tar(a);
+	libarchive.read_support_filter_gzip(a);
+	libarchive.read_support_filter_zstd(a);
+	libarchive.read_support_filter_none(a);
+	if (libarchive.read_open(a, h, NULL, hr_read, NULL) != ARCHIVE_OK) {
 		/* An empty layer (zero bytes) is not a tar; anything else unreadable is an error. */
 		if (size != 0)
 			rc = hy_error_set(err, EINVAL, "layer %s: %s", digest,
-					  archive_error_string(a));
+					  libarchive.error_string(a));
 	} else {
 		struct archive_entry *e;
 		for (;;) {
-			int r = archive_read_next_header(a, &e);
+			int r = libarchive.read_next_header(a, &e);
 			if (r == ARCHIVE_EOF)
 				break;
 			if (r < ARCHIVE_WARN) {
 				rc = hy_error_set(err, EINVAL, "layer %s: %s", digest,
-						  archive_error_string(a));
+						  libarchive.error_string(a));
 				break;
 			}
 			if ((rc = apply_entry(c, a, e, digest, err)))
@@ -640,17 +648,8 @@ int layer_apply(struct layer_ctx *c, int fd, const char *digest, uint64_t size,
 		const void *dummy;
 		while (hr_read(a, h, &dummy) > 0)
 			;
-		unsigned char md[32];
-		unsigned int mdlen;
-		EVP_DigestFinal_ex(h->ctx, md, &mdlen);
 		char got[72];
-		static const char x[] = "0123456789abcdef";
-		memcpy(got, "sha256:", 7);
-		for (int i = 0; i < 32; i++) {
-			got[7 + 2 * i] = x[md[i] >> 4];
-			got[8 + 2 * i] = x[md[i] & 15];
-		}
-		got[71] = '\0';
+		digest_stream_end(&h->hash, got);
 		if (h->n != size)
 			rc = hy_error_set(err, EINVAL, "blob %s: size mismatch: expected %llu, got %llu",
 					  digest, (unsigned long long)size, (unsigned long long)h->n);
@@ -658,9 +657,9 @@ int layer_apply(struct layer_ctx *c, int fd, const char *digest, uint64_t size,
 			rc = hy_error_set(err, EINVAL, "blob %s: digest mismatch: content is %s",
 					  digest, got);
 	}
-	archive_read_free(a);
+	libarchive.read_free(a);
 	seen_clear(c);
-	EVP_MD_CTX_free(h->ctx);
+	digest_stream_discard(&h->hash);
 	free(h);
 	return rc;
 }

@@ -1,11 +1,8 @@
 /* image ls, inspect, rm and export. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +11,7 @@
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
 
+#include "image/archive_lib.h"
 #include "image/store.h"
 #include "runtime/json.h"
 
@@ -217,31 +215,31 @@ out:
 static int add_mem(struct archive *a, const char *path, const void *data, size_t len,
 		   struct hy_error *err)
 {
-	struct archive_entry *e = archive_entry_new();
-	archive_entry_set_pathname(e, path);
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, 0644);
-	archive_entry_set_size(e, (la_int64_t)len);
-	archive_entry_set_mtime(e, 0, 0);
+	struct archive_entry *e = libarchive.entry_new();
+	libarchive.entry_set_pathname(e, path);
+	libarchive.entry_set_filetype(e, AE_IFREG);
+	libarchive.entry_set_perm(e, 0644);
+	libarchive.entry_set_size(e, (la_int64_t)len);
+	libarchive.entry_set_mtime(e, 0, 0);
 	int rc = 0;
-	if (archive_write_header(a, e) != ARCHIVE_OK ||
-	    (len && archive_write_data(a, data, len) != (la_ssize_t)len))
-		rc = hy_error_set(err, EIO, "export: %s: %s", path, archive_error_string(a));
-	archive_entry_free(e);
+	if (libarchive.write_header(a, e) != ARCHIVE_OK ||
+	    (len && libarchive.write_data(a, data, len) != (la_ssize_t)len))
+		rc = hy_error_set(err, EIO, "export: %s: %s", path, libarchive.error_string(a));
+	libarchive.entry_free(e);
 	return rc;
 }
 
 static int add_dir(struct archive *a, const char *path, struct hy_error *err)
 {
-	struct archive_entry *e = archive_entry_new();
-	archive_entry_set_pathname(e, path);
-	archive_entry_set_filetype(e, AE_IFDIR);
-	archive_entry_set_perm(e, 0755);
-	archive_entry_set_mtime(e, 0, 0);
-	int rc = archive_write_header(a, e) == ARCHIVE_OK
+	struct archive_entry *e = libarchive.entry_new();
+	libarchive.entry_set_pathname(e, path);
+	libarchive.entry_set_filetype(e, AE_IFDIR);
+	libarchive.entry_set_perm(e, 0755);
+	libarchive.entry_set_mtime(e, 0, 0);
+	int rc = libarchive.write_header(a, e) == ARCHIVE_OK
 			 ? 0
-			 : hy_error_set(err, EIO, "export: %s: %s", path, archive_error_string(a));
-	archive_entry_free(e);
+			 : hy_error_set(err, EIO, "export: %s: %s", path, libarchive.error_string(a));
+	libarchive.entry_free(e);
 	return rc;
 }
 
@@ -254,19 +252,20 @@ static int add_blob(struct archive *a, struct image_store *s, const struct image
 		return rc;
 	char path[100];
 	snprintf(path, sizeof(path), "blobs/sha256/%s", d->digest + 7);
-	struct archive_entry *e = archive_entry_new();
-	archive_entry_set_pathname(e, path);
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, 0644);
-	archive_entry_set_size(e, (la_int64_t)d->size);
-	archive_entry_set_mtime(e, 0, 0);
-	if (archive_write_header(a, e) != ARCHIVE_OK)
-		rc = hy_error_set(err, EIO, "export: %s: %s", path, archive_error_string(a));
-	archive_entry_free(e);
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	char *buf = malloc(IMAGE_IO_CHUNK);
-	if (!buf)
+	struct archive_entry *e = libarchive.entry_new();
+	libarchive.entry_set_pathname(e, path);
+	libarchive.entry_set_filetype(e, AE_IFREG);
+	libarchive.entry_set_perm(e, 0644);
+	libarchive.entry_set_size(e, (la_int64_t)d->size);
+	libarchive.entry_set_mtime(e, 0, 0);
+	if (libarchive.write_header(a, e) != ARCHIVE_OK)
+		rc = hy_error_set(err, EIO, "export: %s: %s", path, libarchive.error_string(a));
+	libarchive.entry_free(e);
+	struct digest_stream hash = {0};
+	char *buf = NULL;
+	if (!rc)
+		rc = digest_stream_begin(&hash, err);
+	if (!rc && !(buf = malloc(IMAGE_IO_CHUNK)))
 		rc = hy_error_set(err, ENOMEM, "export: out of memory");
 	while (!rc) {
 		ssize_t n = read(fd, buf, IMAGE_IO_CHUNK);
@@ -276,24 +275,20 @@ static int add_blob(struct archive *a, struct image_store *s, const struct image
 			rc = hy_error_errno(err, errno, "export: read %s", d->digest);
 		if (n <= 0)
 			break;
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
-		if (archive_write_data(a, buf, (size_t)n) != n)
-			rc = hy_error_set(err, EIO, "export: %s: %s", path, archive_error_string(a));
+		digest_stream_add(&hash, buf, (size_t)n);
+		if (libarchive.write_data(a, buf, (size_t)n) != n)
+			rc = hy_error_set(err, EIO, "export: %s: %s", path, libarchive.error_string(a));
 	}
 	free(buf);
-	unsigned char md[32];
-	unsigned int mdlen;
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	EVP_MD_CTX_free(ctx);
 	close(fd);
 	if (!rc) {
-		char hex[65];
-		for (int i = 0; i < 32; i++)
-			snprintf(hex + 2 * i, 3, "%02x", md[i]);
-		if (strcmp(hex, d->digest + 7) != 0)
+		char got[72];
+		digest_stream_end(&hash, got);
+		if (strcmp(got, d->digest) != 0)
 			rc = hy_error_set(err, EINVAL, "blob %s: digest mismatch in the store",
 					  d->digest);
 	}
+	digest_stream_discard(&hash);
 	return rc;
 }
 
@@ -315,10 +310,15 @@ int image_export(const char *root, const char *name, const char *path, struct hy
 		rc = hy_error_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
-	a = archive_write_new();
-	archive_write_set_format_pax_restricted(a);
-	if (archive_write_open_filename(a, tmp) != ARCHIVE_OK) {
-		rc = hy_error_set(err, EIO, "export: %s: %s", path, archive_error_string(a));
+	if ((rc = archive_lib_load(err)))
+		goto out;
+	if (!(a = libarchive.write_new())) {
+		rc = hy_error_set(err, ENOMEM, "export: out of memory");
+		goto out;
+	}
+	libarchive.write_set_format_pax_restricted(a);
+	if (libarchive.write_open_filename(a, tmp) != ARCHIVE_OK) {
+		rc = hy_error_set(err, EIO, "export: %s: %s", path, libarchive.error_string(a));
 		goto out;
 	}
 	static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
@@ -362,8 +362,8 @@ int image_export(const char *root, const char *name, const char *path, struct hy
 		if (!dup)
 			rc = add_blob(a, &s, &m.layers[i], err);
 	}
-	if (!rc && archive_write_close(a) != ARCHIVE_OK)
-		rc = hy_error_set(err, EIO, "export: %s: %s", path, archive_error_string(a));
+	if (!rc && libarchive.write_close(a) != ARCHIVE_OK)
+		rc = hy_error_set(err, EIO, "export: %s: %s", path, libarchive.error_string(a));
 	if (!rc) {
 		int fd = open(tmp, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0) {
@@ -375,7 +375,7 @@ int image_export(const char *root, const char *name, const char *path, struct hy
 	}
 out:
 	if (a)
-		archive_write_free(a);
+		libarchive.write_free(a);
 	if (g)
 		yajl_gen_free(g);
 	if (rc && tmp)

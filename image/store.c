@@ -2,7 +2,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "image/archive_lib.h"
 #include "image/store.h"
 
 static const char oci_layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
@@ -195,17 +195,16 @@ int store_put_fd(struct image_store *s, int fd, const char *want_digest, int64_t
 			 0644);
 	if (out < 0)
 		return hy_error_errno(err, errno, "image store: create blob");
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	unsigned char *buf = malloc(IMAGE_IO_CHUNK);
+	struct digest_stream hash;
+	int rc = digest_stream_begin(&hash, err);
+	unsigned char *buf = rc ? NULL : malloc(IMAGE_IO_CHUNK);
 	if (!buf) {
-		EVP_MD_CTX_free(ctx);
+		digest_stream_discard(&hash);
 		close(out);
 		unlinkat(s->blobsfd, tmp, 0);
-		return hy_error_set(err, ENOMEM, "image store: out of memory");
+		return rc ? rc : hy_error_set(err, ENOMEM, "image store: out of memory");
 	}
 	uint64_t total = 0;
-	int rc = 0;
 	for (;;) {
 		ssize_t n = read(fd, buf, IMAGE_IO_CHUNK);
 		if (n < 0 && errno == EINTR)
@@ -224,7 +223,7 @@ int store_put_fd(struct image_store *s, int fd, const char *want_digest, int64_t
 					  want_digest, (long long)want_size);
 			break;
 		}
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
+		digest_stream_add(&hash, buf, (size_t)n);
 		for (ssize_t off = 0; off < n;) {
 			ssize_t w = write(out, buf + off, (size_t)(n - off));
 			if (w < 0 && errno == EINTR)
@@ -240,18 +239,8 @@ int store_put_fd(struct image_store *s, int fd, const char *want_digest, int64_t
 	}
 	free(buf);
 	char digest[72];
-	unsigned char md[32];
-	unsigned int mdlen;
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	EVP_MD_CTX_free(ctx);
+	digest_stream_end(&hash, digest);
 	if (!rc) {
-		static const char x[] = "0123456789abcdef";
-		memcpy(digest, "sha256:", 7);
-		for (int i = 0; i < 32; i++) {
-			digest[7 + 2 * i] = x[md[i] >> 4];
-			digest[8 + 2 * i] = x[md[i] & 15];
-		}
-		digest[71] = '\0';
 		if (want_size >= 0 && total != (uint64_t)want_size)
 			rc = hy_error_set(err, EINVAL,
 					  "blob %s: size mismatch: announced %lld bytes, got %llu",
@@ -289,7 +278,8 @@ int store_put_buf(struct image_store *s, const void *buf, size_t len, char out[7
 		  struct hy_error *err)
 {
 	*added = false;
-	digest_of_buf(buf, len, out);
+	if (digest_of_buf(buf, len, out))
+		return crypto_lib_load(err);
 	if (store_has_blob(s, out))
 		return 0;
 	int rc = write_file_atomic(s->blobsfd, out + 7, buf, len, err);
@@ -368,8 +358,9 @@ int store_read_blob(struct image_store *s, const char *digest, uint64_t size, ch
 	close(fd);
 	if (!rc) {
 		char got[72];
-		digest_of_buf(b, size, got);
-		if (strcmp(got, digest) != 0)
+		if (digest_of_buf(b, size, got))
+			rc = crypto_lib_load(err);
+		else if (strcmp(got, digest) != 0)
 			rc = hy_error_set(err, EINVAL, "blob %s: digest mismatch: content is %s",
 					  digest, got);
 	}

@@ -26,8 +26,18 @@
 /* --- digest.c --- */
 /* "sha256:<64 lowercase hex>" only; hex_out (65 bytes) gets the hex part. */
 int digest_parse(const char *digest, char hex_out[65], struct hy_error *err);
-/* sha256 of a buffer as "sha256:<hex>" (72 bytes incl. NUL). */
-void digest_of_buf(const void *buf, size_t len, char out[72]);
+/* sha256 of a buffer as "sha256:<hex>" (72 bytes incl. NUL). -1 (out "") when libcrypto cannot
+ * be loaded: crypto_lib_load(err) (image/archive_lib.h) then says why. */
+int digest_of_buf(const void *buf, size_t len, char out[72]);
+/* Incremental sha256: begin, add any number of times, then end (result, releases) or discard
+ * (error paths; also harmless after end). */
+struct digest_stream {
+	void *ctx; /* libcrypto's EVP_MD_CTX */
+};
+int digest_stream_begin(struct digest_stream *s, struct hy_error *err);
+void digest_stream_add(struct digest_stream *s, const void *buf, size_t len);
+void digest_stream_end(struct digest_stream *s, char out[72]);
+void digest_stream_discard(struct digest_stream *s);
 /* Reads fd from its current offset to EOF: returns the digest and byte count. */
 int digest_of_fd(int fd, char out[72], uint64_t *size, struct hy_error *err);
 

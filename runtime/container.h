@@ -60,6 +60,11 @@ int container_exec(const struct hy_runtime *rt, const struct hy_exec_opts *opts,
 /* PIDs (host view) of every process in the container's cgroup. */
 int container_ps(const struct hy_runtime *rt, const char *id, pid_t **pids, size_t *n,
 		 struct hy_error *err);
+/* A VM container's processes as the guest sees them: "PID PPID UID CMD" lines (caller frees
+ * *text). Returns 1 (nothing set) when id is not a VM container; then container_ps applies.
+ * For a VM container container_ps gives these guest pids. */
+int container_ps_guest(const struct hy_runtime *rt, const char *id, char **text,
+		       struct hy_error *err);
 
 int container_pause(const struct hy_runtime *rt, const char *id, struct hy_error *err);
 int container_resume(const struct hy_runtime *rt, const char *id, struct hy_error *err);

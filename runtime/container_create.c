@@ -23,6 +23,8 @@
 #include "runtime/seccomp.h"
 #include "runtime/security.h"
 #include "runtime/terminal.h"
+#include "cgroups/resources.h"
+#include "sandbox-vm/host/vm_host.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -34,8 +36,11 @@ static int validate(const struct hy_config *cfg, const struct hy_create_opts *op
 	if (!cfg->process || !cfg->process->args.n)
 		return hy_error_set(err, EINVAL, "config.json: process.args: required to create a "
 						 "container");
-	if (cfg->isolation == HY_ISOLATION_VM)
-		return hy_error_set(err, ENOTSUP, "isolation vm: not available in this build");
+	/* They run in the container's namespaces right before its process; for a VM that is
+	 * inside the guest, where no hook binary of the host exists. */
+	if (cfg->isolation == HY_ISOLATION_VM && cfg->hooks[HY_HOOK_START_CONTAINER].n)
+		return hy_error_set(err, ENOTSUP, "config.json: hooks.startContainer: not supported "
+						 "with isolation vm");
 	const struct hy_namespace *ns = cfg->linux_.namespaces;
 	if (!cfg->has_linux || !ns[HY_NS_MOUNT].present)
 		return hy_error_set(err, EINVAL, "config.json: linux.namespaces: a mount namespace "
@@ -93,6 +98,27 @@ static int handle_pty(const struct hy_create_opts *opts, bool keep_master, int f
 		return 0;
 	}
 	close(fd);
+	return 0;
+}
+
+/* The VMM needs /dev/kvm and /dev/net/tun whatever linux.resources.devices allows the guest
+ * process (which never sees the host's devices): rules appended last win. */
+static int allow_vm_devices(struct hy_config *cfg, struct hy_error *err)
+{
+	struct hy_resources *r = cfg->has_linux ? cfg->linux_.resources : NULL;
+	if (!r || !r->has_devices)
+		return 0;
+	static const struct hy_device_rule vm_rules[] = {
+		{.allow = true, .type = 'c', .major = 10, .minor = 232, .access = "rw"}, /* kvm */
+		{.allow = true, .type = 'c', .major = 10, .minor = 200, .access = "rw"}, /* tun */
+	};
+	size_t n = sizeof(vm_rules) / sizeof(vm_rules[0]);
+	struct hy_device_rule *d = realloc(r->devices, (r->n_devices + n) * sizeof(*d));
+	if (!d)
+		return hy_error_set(err, ENOMEM, "out of memory");
+	memcpy(d + r->n_devices, vm_rules, sizeof(vm_rules));
+	r->devices = d;
+	r->n_devices += n;
 	return 0;
 }
 
@@ -185,7 +211,7 @@ static void fill_state(const struct hy_runtime *rt, struct hy_created *c, const 
 	st->owner = geteuid();
 	st->annotations = cfg->annotations;
 	st->n_annotations = cfg->n_annotations;
-	st->isolation = HY_ISOLATION_CONTAINER;
+	st->isolation = cfg->isolation == HY_ISOLATION_VM ? HY_ISOLATION_VM : HY_ISOLATION_CONTAINER;
 	st->cgroup_path = c->cg ? (char *)cgroup_state_path(c->cg) : NULL;
 	st->systemd_cgroup = rt->systemd_cgroup;
 	st->use_terminal = cfg->process->terminal;
@@ -270,11 +296,20 @@ static int spawn_init(const struct hy_runtime *rt, const struct hy_create_opts *
 		.listen_fds = listen,
 		.keep_fds = listen + opts->preserve_fds,
 	};
+	char *state_dir = NULL;
+	if (cfg->isolation == HY_ISOLATION_VM) {
+		lc.vm = true;
+		lc.state_dir = state_dir = state_dir_path(rt->root, c->st.id);
+		if (!state_dir)
+			return hy_error_set(err, ENOMEM, "out of memory");
+	}
 	int clone_flags;
 	plan_namespaces(cfg, &lc, &clone_flags);
 	int rc = ns_open_paths(&cfg->linux_, lc.ns_fds, err);
-	if (rc < 0)
+	if (rc < 0) {
+		free(state_dir);
 		return rc;
+	}
 	/* Our own fds go above the range passed on to the container. */
 	int min_fd = 3 + (int)lc.keep_fds;
 	int sv[2] = {-1, -1};
@@ -330,6 +365,7 @@ static int spawn_init(const struct hy_runtime *rt, const struct hy_create_opts *
 		sv[0] = -1;
 	}
 out:
+	free(state_dir);
 	close_idmaps(lc.idmap_fds, lc.n_idmap_fds);
 	ns_close_all(lc.ns_fds);
 	if (fifo >= 0)
@@ -381,6 +417,8 @@ void created_free(struct hy_created *c)
 	c->cg = NULL;
 	free(c->st.created);
 	c->st.created = NULL;
+	free(c->st.vm_socket);
+	c->st.vm_socket = NULL;
 	free(c->fifo_path);
 	c->fifo_path = NULL;
 	config_free(c->cfg);
@@ -401,8 +439,9 @@ int container_create_internal(const struct hy_runtime *rt, const struct hy_creat
 	rc = config_load(opts->bundle ? opts->bundle : ".", &c->cfg, err);
 	if (rc < 0)
 		return rc;
-	if (rt->isolation == HY_ISOLATION_VM)
-		c->cfg->isolation = HY_ISOLATION_VM;
+	/* --isolation wins over the bundle's annotations, both ways. */
+	if (rt->isolation != HY_ISOLATION_UNSET)
+		c->cfg->isolation = rt->isolation;
 	if ((rc = validate(c->cfg, opts, keep_master, err)) < 0)
 		goto fail_config;
 	if ((rc = state_create_dir(rt->root, opts->id, &c->lock_fd, err)) < 0)
@@ -422,6 +461,13 @@ int container_create_internal(const struct hy_runtime *rt, const struct hy_creat
 			goto fail_cgroup;
 	}
 	fill_state(rt, c, opts->id);
+	if (c->cfg->isolation == HY_ISOLATION_VM &&
+	    ((rc = allow_vm_devices(c->cfg, err)) < 0 ||
+	     !(c->st.vm_socket = state_file_path(rt->root, opts->id, VM_SOCKET_NAME)))) {
+		if (!rc)
+			rc = hy_error_set(err, ENOMEM, "out of memory");
+		goto fail_cgroup;
+	}
 	if (!for_run && (rc = make_fifo(rt->root, c->cfg, c, err)) < 0)
 		goto fail_cgroup;
 	if ((rc = spawn_init(rt, opts, keep_master, for_run, c, err)) < 0)

@@ -1,6 +1,7 @@
 /* exec: a new process in a running container. It joins the init's pid namespace through our own
  * setns (a pid namespace applies to children), every other namespace itself (user first), and
- * the cgroup before it runs anything; then the exec process is applied as for the init. */
+ * the cgroup before it runs anything; then the exec process is applied as for the init.
+ * A VM container's exec runs inside the guest instead (vm_exec: through the guest agent). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -22,6 +23,7 @@
 #include "runtime/seccomp.h"
 #include "runtime/security.h"
 #include "runtime/terminal.h"
+#include "sandbox-vm/host/vm_host.h"
 
 
 struct exec_child {
@@ -236,6 +238,23 @@ out:
 	return rc;
 }
 
+static int exec_in_vm(const struct hy_runtime *rt, const struct hy_exec_opts *opts,
+		      const struct hy_config *cfg, int *exit_status, struct hy_error *err)
+{
+	if (opts->preserve_fds)
+		return hy_error_set(err, EINVAL,
+				    "exec: --preserve-fds cannot pass host fds into a VM container");
+	char *dir = state_dir_path(rt->root, opts->id);
+	if (!dir)
+		return hy_error_set(err, ENOMEM, "out of memory");
+	struct vm_exec_opts vo = {.state_dir = dir, .cfg = cfg, .process = opts->process,
+				  .console_socket = opts->console_socket,
+				  .pid_file = opts->pid_file, .detach = opts->detach};
+	int rc = vm_exec(&vo, exit_status, err);
+	free(dir);
+	return rc;
+}
+
 int container_exec(const struct hy_runtime *rt, const struct hy_exec_opts *opts, int *exit_status,
 		   struct hy_error *err)
 {
@@ -266,6 +285,11 @@ int container_exec(const struct hy_runtime *rt, const struct hy_exec_opts *opts,
 		free(cache);
 		if (rc < 0)
 			goto out;
+	}
+	if (st->isolation == HY_ISOLATION_VM) {
+		/* The process runs inside the guest: no namespace of the VMM is joined here. */
+		rc = exec_in_vm(rt, opts, cfg, exit_status, err);
+		goto out;
 	}
 	unsigned listen = process_listen_fds();
 	struct exec_child x = {.p = opts->process, .cfg = cfg, .sync = -1,

@@ -1,6 +1,7 @@
 /* pause, resume, update and stats: the operations that act on a live container's cgroup. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cgroups/cgroups.h"
 #include "cgroups/resources.h"
@@ -85,6 +86,20 @@ int container_resume(const struct hy_runtime *rt, const char *id, struct hy_erro
 	return set_frozen(rt, id, false, err);
 }
 
+/* The cgroup around the VMM still bounds its CPU, tasks and I/O, but the guest's memory is fixed
+ * at boot: shrinking the cgroup would only get the VMM killed, growing it gives the guest
+ * nothing. Changing it needs a balloon device. */
+static bool changes_vm_memory(const struct hy_resources *res)
+{
+	if (res->has_memory && (res->memory.has_limit || res->memory.has_reservation ||
+				res->memory.has_swap || res->memory.has_swappiness))
+		return true;
+	for (size_t i = 0; i < res->n_unified; i++)
+		if (res->unified[i].key && !strncmp(res->unified[i].key, "memory.", 7))
+			return true;
+	return false;
+}
+
 int container_update(const struct hy_runtime *rt, const char *id, const struct hy_resources *res,
 		     struct hy_error *err)
 {
@@ -96,6 +111,10 @@ int container_update(const struct hy_runtime *rt, const char *id, const struct h
 		return r;
 	if (st->status == HY_STATUS_STOPPED) {
 		r = hy_error_set(err, EINVAL, "container '%s' is stopped", id);
+	} else if (st->isolation == HY_ISOLATION_VM && changes_vm_memory(res)) {
+		r = hy_error_set(err, EOPNOTSUPP,
+				 "update: linux.resources.memory: VM containers cannot change memory "
+				 "without a balloon device");
 	} else if ((r = cgroup_apply_resources(cg, res, err)) < 0) {
 		hy_error_prefix(err, "updating container '%s'", id);
 	}

@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "runtime/container_sync.h"
@@ -25,6 +26,7 @@
 #include "runtime/seccomp.h"
 #include "runtime/security.h"
 #include "runtime/terminal.h"
+#include "sandbox-vm/host/vm_host.h"
 
 static __attribute__((noreturn)) void child_fail(struct linux_child *c, struct hy_error *err)
 {
@@ -183,6 +185,24 @@ static int set_names(const struct hy_config *cfg, struct hy_error *err)
 	return 0;
 }
 
+/* The set-up is complete (cgroup joined): prestart and createRuntime hooks in the parent,
+ * createContainer hooks here. */
+static int setup_done_hooks(struct linux_child *c, struct hy_error *err)
+{
+	if (complete_setup(c, err) < 0)
+		return -(err->code ? err->code : EINVAL);
+	const struct hy_hook_list *h = c->cfg->hooks;
+	if (!h[HY_HOOK_PRESTART].n && !h[HY_HOOK_CREATE_RUNTIME].n && !h[HY_HOOK_CREATE_CONTAINER].n)
+		return 0;
+	if (sync_send(c->sync, SYNC_HOOKS, 0, NULL, -1) < 0)
+		_exit(1);
+	int v = wait_ack(c, err);
+	if (v < 0)
+		return v;
+	c->host_pid = v;
+	return run_hooks(c, HY_HOOK_CREATE_CONTAINER, c->host_pid, err);
+}
+
 /* Everything that needs the host's view: mounts, devices, hooks before pivot_root, the switch. */
 static int setup_rootfs(struct linux_child *c, struct hy_error *err)
 {
@@ -212,20 +232,8 @@ static int setup_rootfs(struct linux_child *c, struct hy_error *err)
 	close(rootfd);
 	if (rc < 0)
 		return rc;
-	if (complete_setup(c, err) < 0)
-		return -(err->code ? err->code : EINVAL);
-	const struct hy_hook_list *h = cfg->hooks;
-	if (h[HY_HOOK_PRESTART].n || h[HY_HOOK_CREATE_RUNTIME].n || h[HY_HOOK_CREATE_CONTAINER].n) {
-		if (sync_send(c->sync, SYNC_HOOKS, 0, NULL, -1) < 0)
-			_exit(1);
-		int v = wait_ack(c, err);
-		if (v < 0)
-			return v;
-		c->host_pid = v;
-		rc = run_hooks(c, HY_HOOK_CREATE_CONTAINER, c->host_pid, err);
-		if (rc < 0)
-			return rc;
-	}
+	if ((rc = setup_done_hooks(c, err)) < 0)
+		return rc;
 	return rootfs_switch(cfg, c->no_pivot, err);
 }
 
@@ -366,6 +374,53 @@ static void close_inherited_fds(struct linux_child *c)
 		free(keep);
 }
 
+/* Isolation vm: the agent said READY; create may return (the sync socket closes with it). */
+static int vm_ready(void *arg, struct hy_error *err)
+{
+	struct linux_child *c = arg;
+	if (sync_send(c->sync, SYNC_READY, 0, NULL, -1) < 0)
+		return hy_error_errno(err, errno, "sync socket: send");
+	close(c->sync);
+	c->sync = -1;
+	return 0;
+}
+
+/* Isolation vm: the init is the VMM. Namespaces and cgroup are set up; no rootfs, user, caps or
+ * seccomp here: the guest agent applies them to the guest process. */
+static __attribute__((noreturn)) void run_vm_init(struct linux_child *c, struct hy_error *err)
+{
+	const struct hy_process *p = c->cfg->process;
+	if (process_set_oom_score_adj(p, err) < 0 || setup_done_hooks(c, err) < 0)
+		child_fail(c, err);
+	int tty = -1;
+	if (p->terminal) {
+		/* A host pty: its master goes where a container's would (console socket or the
+		 * foreground run); the slave, raw, carries the guest pty's bytes unchanged. */
+		int master;
+		if (terminal_setup(p, &master, err) < 0)
+			child_fail(c, err);
+		if (sync_send(c->sync, SYNC_PTY, 0, NULL, master) < 0)
+			_exit(1);
+		close(master);
+		struct termios t;
+		if (tcgetattr(STDIN_FILENO, &t) == 0) {
+			cfmakeraw(&t);
+			tcsetattr(STDIN_FILENO, TCSANOW, &t);
+		}
+		tty = STDIN_FILENO;
+	}
+	/* Nobody may open our /proc/<pid>/exe (the host's hyrun) or ptrace the VMM. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	int status;
+	if (vm_init_run(c->cfg, c->state_dir, c->fifo_fd, tty, vm_ready, c, &status, err) < 0) {
+		if (c->sync >= 0)
+			child_fail(c, err);
+		dprintf(STDERR_FILENO, "hyrun: %s\n", err->msg);
+		_exit(255);
+	}
+	vm_exit_like(status);
+}
+
 void linux_child_run(struct linux_child *c)
 {
 	struct hy_error err_buf = {0}, *err = &err_buf;
@@ -386,6 +441,8 @@ void linux_child_run(struct linux_child *c)
 	umask(0);
 	if (!c->no_new_keyring)
 		syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL);
+	if (c->vm)
+		run_vm_init(c, err);
 	if (process_prepare_fds(c->keep_fds, err) < 0 || set_names(cfg, err) < 0 ||
 	    process_set_oom_score_adj(p, err) < 0 || process_apply_rlimits(p, err) < 0 ||
 	    setup_rootfs(c, err) < 0 || finish_container(c, err) < 0)

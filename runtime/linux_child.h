@@ -15,6 +15,13 @@
  *   user, caps, seccomp
  *   SYNC_READY                       ->     state.json "created", pid file; create exits
  *   blocks opening exec.fifo for writing until `start` opens it, startContainer hooks, execve.
+ *
+ * Isolation vm (DESIGN.md "One process model"): the same namespaces, cgroup and hooks, but no
+ * rootfs, user, caps or seccomp for the init itself (the guest agent applies them to the guest
+ * process). The init stays root with the host's view of the filesystem, makes a host pty when
+ * process.terminal (SYNC_PTY as above), boots the VM (sandbox-vm/host/vm_host.h) and sends
+ * SYNC_READY only once the guest agent accepted the container; it then waits for start the same
+ * way and ends with the guest process's exit status.
  */
 #ifndef HYRUN_LINUX_CHILD_H
 #define HYRUN_LINUX_CHILD_H
@@ -37,6 +44,8 @@ struct linux_child {
 	int *idmap_fds;            /* NULL, or per mount: user ns fd of an idmapped mount, or -1 */
 	size_t n_idmap_fds;
 	int unshare_flags;         /* new namespaces not created by clone itself */
+	bool vm;                   /* isolation vm: the init is the VMM */
+	const char *state_dir;     /* <root>/<id>: vm.sock and vm.log go there */
 	bool no_pivot;
 	bool no_new_keyring;
 	unsigned keep_fds;         /* LISTEN_FDS + --preserve-fds */

@@ -2,7 +2,10 @@
  * executable through /proc/<pid>/exe and, without this, overwrite the host binary. Commands
  * that enter a container therefore re-execute hyrun from a memfd copy sealed against any
  * change (F_SEAL_SEAL|SHRINK|GROW|WRITE), so the only binary reachable is an immutable
- * anonymous one. Other commands (state, list, kill, ...) skip this and cost nothing. */
+ * anonymous one. Other commands (state, list, kill, ...) skip this and cost nothing.
+ * A binary on a read-only mount is left as it is: a write through /proc/<pid>/exe goes
+ * through that mount and fails with EROFS, so the copy would protect nothing more and only
+ * cost a second process start. */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "runtime/security.h"
@@ -66,6 +70,13 @@ static bool fd_is_sealed(int fd)
 	return seals >= 0 && (seals & REQUIRED_SEALS) == REQUIRED_SEALS;
 }
 
+/* The mount the running binary was opened through refuses writes (per-mount or whole-fs ro). */
+static bool fd_on_readonly_mount(int fd)
+{
+	struct statvfs sv;
+	return fstatvfs(fd, &sv) == 0 && (sv.f_flag & ST_RDONLY);
+}
+
 bool security_running_sealed(void)
 {
 	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
@@ -74,6 +85,16 @@ bool security_running_sealed(void)
 	bool sealed = fd_is_sealed(fd);
 	close(fd);
 	return sealed;
+}
+
+static bool running_unwritable(void)
+{
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	bool safe = fd_is_sealed(fd) || fd_on_readonly_mount(fd);
+	close(fd);
+	return safe;
 }
 
 /* The bytes exec needs: up to the end of the last segment. Debug info and section headers
@@ -174,7 +195,7 @@ int security_ensure_sealed_self(int argc, char **argv, char **envp, struct hy_er
 	if (!cmd || !command_enters_container(cmd))
 		return 0;
 	const char *mark = getenv(SEALED_ENV);
-	if (security_running_sealed()) {
+	if (running_unwritable()) {
 		unsetenv(SEALED_ENV); /* keep it out of hooks' and containers' environments */
 		return 0;
 	}

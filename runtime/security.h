@@ -28,8 +28,9 @@ int security_set_no_new_privs(struct hy_error *err);
 int security_apply_masked_paths(const struct hy_strv *paths, struct hy_error *err);
 int security_apply_readonly_paths(const struct hy_strv *paths, struct hy_error *err);
 
-/* Re-executes the running binary from a sealed memfd copy unless already doing so.
- * Called early in main() by the CLI before anything that may enter a container. */
+/* Re-executes the running binary from a sealed memfd copy unless already doing so, or unless the
+ * binary sits on a read-only mount (a container cannot overwrite it through /proc/PID/exe then,
+ * CVE-2019-5736, so the copy would buy nothing). Called early in main() by the CLI before anything that may enter a container. */
 int security_ensure_sealed_self(int argc, char **argv, char **envp, struct hy_error *err);
 
 

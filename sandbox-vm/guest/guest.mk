@@ -3,9 +3,9 @@
 # source version and config); the agent is a static binary so the initramfs needs no libc.
 
 GUEST_DIR    := $(BUILD)/guest
-AGENT_SRC    := $(sort $(wildcard sandbox-vm/guest/agent/*.c))
-AGENT_HDR    := $(wildcard sandbox-vm/guest/agent/*.h)
-AGENT_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Os -g0 $(WARN) -static
+AGENT_SRC    := $(sort $(wildcard sandbox-vm/guest/agent/*.c sandbox-vm/proto/*.c))
+AGENT_HDR    := $(wildcard sandbox-vm/guest/agent/*.h sandbox-vm/proto/*.h)
+AGENT_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Os -g0 $(WARN) -I. -static
 
 .PHONY: guest guest-kernel guest-agent
 guest: guest-kernel $(GUEST_DIR)/initramfs.cpio $(GUEST_DIR)/initramfs-busybox.cpio

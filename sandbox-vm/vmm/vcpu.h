@@ -28,8 +28,10 @@ void vcpu_join(struct vcpu *vcpu);
 void vcpu_destroy(struct vcpu *vcpu);
 /* Makes the vCPU leave KVM_RUN soon (immediate_exit + signal). */
 void vcpu_kick(struct vcpu *vcpu);
-/* The signal used for kicks; installed once by vmm_run. */
-#define VCPU_KICK_SIGNAL SIGUSR2
+/* The signal used for kicks; installed once by vmm_run. A real-time one: as the init of a VM
+ * container the VMM forwards SIGUSR1/SIGUSR2 & co. to the guest process, and a vCPU thread with
+ * the kick signal unblocked must not swallow a user's `hyrun kill ID USR2`. */
+#define VCPU_KICK_SIGNAL (SIGRTMIN + 1)
 void vcpu_install_kick_handler(void);
 
 /* cpuid.c, msrs.c, regs.c */

@@ -281,6 +281,34 @@ status_field() {
 	hy delete --force "$ID"
 }
 
+@test "sealed binary: a hyrun on a read-only mount runs as it is, and the host file stays unwritable" {
+	make_bundle "$B" true
+	ro=$BATS_TEST_TMPDIR/ro
+	mkdir -p "$ro"
+	cp "$HYRUN" "$ro/hyrun"
+	# A private mount namespace: the read-only bind mount goes away with the script.
+	cat >"$BATS_TEST_TMPDIR/ro.sh" <<'EOF'
+set -e
+mount --bind "$ro" "$ro"
+mount -o remount,bind,ro "$ro"
+"$ro/hyrun" --root "$HYRUN_ROOT" create -b "$B" "$ID" </dev/null >/dev/null 2>&1 3>&-
+pid=$("$ro/hyrun" --root "$HYRUN_ROOT" state "$ID" | jq -r .pid)
+readlink "/proc/$pid/exe"
+if echo x 2>&1 >>"/proc/$pid/exe"; then echo WRITABLE; fi
+kill -KILL "$pid"
+for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+# Not executing any more, the file still cannot be written: the mount is what protects it.
+if echo x 2>&1 >>"$ro/hyrun"; then echo WRITABLE; fi
+"$ro/hyrun" --root "$HYRUN_ROOT" delete --force "$ID"
+EOF
+	ro=$ro B=$B ID=$ID run unshare -m --propagation private bash "$BATS_TEST_TMPDIR/ro.sh"
+	assert_success
+	assert_line "$ro/hyrun"
+	assert_output --partial "Read-only file system"
+	refute_output --partial WRITABLE
+	refute_output --partial memfd:hyrun
+}
+
 @test "rootless: an unprivileged user runs a container with a user namespace of its own ids" {
 	getent passwd 1000 >/dev/null || skip "no user 1000 on this host"
 	make_bundle "$B" sh -c 'id; cat /proc/self/uid_map'

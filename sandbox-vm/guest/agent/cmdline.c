@@ -48,6 +48,10 @@ int agent_parse_cmdline(const char *cmdline, struct agent_options *opts)
 			rc = set_value(opts->disk, sizeof(opts->disk), word, val);
 		else if (strcmp(word, "hyrun.disk_ro") == 0)
 			opts->disk_ro = is_true(val);
+		else if (strcmp(word, "hyrun.share_ro") == 0)
+			opts->share_ro = is_true(val);
+		else if (strcmp(word, "hyrun.oci") == 0)
+			opts->oci = is_true(val);
 		else if (strcmp(word, "hyrun.debug") == 0)
 			opts->debug = is_true(val);
 		else

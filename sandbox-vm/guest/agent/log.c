@@ -11,6 +11,7 @@ void agent_set_debug(bool on)
 	debug_on = on;
 }
 
+static void vlog(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 static void vlog(const char *fmt, va_list ap)
 {
 	fputs("hyrun-agent: ", stderr);

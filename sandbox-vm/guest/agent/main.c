@@ -1,5 +1,5 @@
-/* hyrun-agent: see agent.h. The command is init's argv: the kernel passes the words after `--` on
- * its command line to init as arguments. */
+/* hyrun-agent: see agent.h. In command mode the command is init's argv: the kernel passes the words
+ * after `--` on its command line to init as arguments. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -26,6 +26,8 @@ int main(int argc, char **argv)
 	}
 	agent_set_debug(opts.debug);
 	agent_debug("console on %s", on_hvc ? "hvc0" : "console");
+	if (opts.oci && pid1)
+		agent_oci_main(&opts, on_hvc); /* the command after `--`, if any, is not used */
 	if (pid1 && agent_enter_root(&opts) < 0) {
 		code = 125;
 		goto out;
