@@ -88,7 +88,6 @@ struct agent_child {
  * 0, or -errno with why (the child's own message when its setup failed). */
 int agent_spawn(const struct agent_process *p, struct agent_child *c, char *why, size_t why_size);
 int agent_spawn_start(struct agent_child *c);
-void agent_child_close(struct agent_child *c);
 
 /* ps.c: the guest's processes but the agent's own, as PS_LIST text (malloc'd). */
 char *agent_ps_list(size_t *len);

@@ -44,6 +44,9 @@ struct relay {
 	bool in_eof; /* STDIN_EOF received: close the pipe once in_q is empty */
 	int sigfd;
 	int status;
+	bool kill_on_hangup; /* exec: a host relay that went away (e.g. SIGKILLed by conmon) takes
+			      * its process along, as a container exec's process dies with its pid
+			      * namespace holder; the init instead lives until the VM ends */
 };
 
 static void send_error(int conn, const char *what, const char *why)
@@ -310,6 +313,11 @@ static enum relay_end relay(struct relay *r)
 			r->conn_open = false;
 			if (!r->started)
 				return RELAY_HOST_GONE_EARLY;
+			if (r->kill_on_hangup) {
+				/* The process leads its own session: its group goes with it. */
+				kill(-c->pid, SIGKILL);
+				kill(c->pid, SIGKILL);
+			}
 		}
 		if (pfd[0].revents && reap_child(r)) {
 			drain(r);
@@ -393,7 +401,8 @@ static void session_exec(int conn, const uint8_t *payload, uint32_t len)
 {
 	struct agent_process spec;
 	struct agent_child c = {.pid = -1};
-	struct relay r = {.conn = conn, .conn_open = true, .started = true, .c = &c};
+	struct relay r = {.conn = conn, .conn_open = true, .started = true, .c = &c,
+			  .kill_on_hangup = true};
 
 	if (access(AGENT_CREATED, F_OK) < 0) {
 		send_error(conn, "EXEC", "no container yet (CREATE first)");

@@ -63,6 +63,55 @@ static bool is_executable(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
 }
 
+/* HOME from the container's /etc/passwd when the spec has none, as runc and the container path
+ * (runtime/process.c) do; read here, inside the guest and the container root, never on the host. */
+static char *passwd_home(uint32_t uid)
+{
+	FILE *f = fopen("/etc/passwd", "re");
+	if (!f)
+		return NULL;
+	char line[1024], *home = NULL;
+	while (!home && fgets(line, sizeof(line), f)) {
+		/* name:pw:uid:gid:gecos:home:shell */
+		char *field[7] = {0}, *s = line;
+		int n = 0;
+		while (n < 7 && s) {
+			field[n++] = s;
+			s = strchr(s, ':');
+			if (s)
+				*s++ = 0;
+		}
+		char *end;
+		if (n < 6 || !*field[2])
+			continue;
+		unsigned long v = strtoul(field[2], &end, 10);
+		if (*end || v != uid || !*field[5])
+			continue;
+		home = strdup(field[5]);
+	}
+	fclose(f);
+	return home;
+}
+
+static char *const *env_with_home(char *const *envp, uint32_t uid)
+{
+	size_t n = 0;
+	for (; envp[n]; n++)
+		if (!strncmp(envp[n], "HOME=", 5))
+			return envp;
+	char **out = calloc(n + 2, sizeof(*out));
+	char *home = passwd_home(uid), *kv = NULL;
+	if (!out || asprintf(&kv, "HOME=%s", home ? home : "/") < 0) {
+		free(out);
+		free(home);
+		return envp;
+	}
+	free(home);
+	memcpy(out, envp, n * sizeof(*out));
+	out[n] = kv;
+	return out;
+}
+
 /* The same lookup and messages as the container runtime (runtime/process.c). */
 static void find_executable(int ready_fd, const char *arg0, char *const envp[], char *out,
 			    size_t size)
@@ -213,6 +262,7 @@ static __attribute__((noreturn)) void child_main(const struct agent_process *p,
 			setup_fail(rfd, "process.rlimits: resource %u: %s", p->rlimits[i].resource,
 				   strerror(errno));
 	}
+	envp = env_with_home(envp, p->uid);
 	find_executable(rfd, p->args.v[0], envp, exe, sizeof(exe));
 	if (p->seccomp_bpf && !p->no_new_privileges && load_seccomp(p) < 0)
 		setup_fail(rfd, "seccomp: load the filter: %s", strerror(errno));
@@ -398,17 +448,4 @@ int agent_spawn_start(struct agent_child *c)
 	close(c->start_fd);
 	c->start_fd = -1;
 	return n == 1 ? 0 : -EPIPE;
-}
-
-void agent_child_close(struct agent_child *c)
-{
-	if (c->in_fd >= 0 && c->in_fd != c->out_fd)
-		close(c->in_fd);
-	if (c->out_fd >= 0)
-		close(c->out_fd);
-	if (c->err_fd >= 0)
-		close(c->err_fd);
-	if (c->start_fd >= 0)
-		close(c->start_fd);
-	c->in_fd = c->out_fd = c->err_fd = c->start_fd = -1;
 }
