@@ -29,6 +29,7 @@ fuzz: $(FUZZ_BIN)
 		[ -d tests/fuzz/seeds/$$name ] && cp -n tests/fuzz/seeds/$$name/* $$corpus/ 2>/dev/null; \
 		[ -x tests/fuzz/seeds-$$name.sh ] && tests/fuzz/seeds-$$name.sh $$corpus; \
 		echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \
+		LSAN_OPTIONS=suppressions=$(abspath tests/fuzz/lsan.supp):print_suppressions=0 \
 		$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
 			-artifact_prefix=$(BUILD)/fuzz/$$name- $$corpus >$(BUILD)/fuzz/$$name.log 2>&1 \
 			|| { tail -50 $(BUILD)/fuzz/$$name.log; echo "fuzz: $$name FAILED"; exit 1; }; \
