@@ -133,11 +133,18 @@ client() {
 	assert_line --regexp '^agent-client: STARTED [0-9]+$'
 }
 
-@test "EXEC: the environment is exactly the spec's; args[0] is found without a PATH" {
+@test "EXEC: the environment is the spec's (+HOME when it has none, as runc); args[0] is found without a PATH" {
 	run --separate-stderr client exec -e A=1 -e 'B=two words' -- env
 	assert_success
+	# No HOME in the spec: the container's /etc/passwd entry of the uid, else "/" (this root
+	# has no passwd; the VM-vs-container suite checks a passwd home).
 	assert_equal "$output" "A=1
-B=two words"
+B=two words
+HOME=/"
+	run --separate-stderr client exec -e HOME=/given -e A=1 -- env
+	assert_success
+	assert_equal "$output" "HOME=/given
+A=1"
 }
 
 @test "EXEC: uid, gid, groups, cwd, umask, rlimits and oom_score_adj" {
