@@ -66,6 +66,9 @@ int container_wait_foreground(pid_t pid, int pty_master, const sigset_t *set, in
 /* Writes "pid" to path atomically (temp + rename), as runc does. */
 int pidfile_write(const char *path, pid_t pid, struct hy_error *err);
 
+/* A wait status as a shell reports it: the exit code, or 128 + the signal. */
+int container_exit_code(int wait_status);
+
 /* Waits for a process that is not our child to exit (pidfd). */
 int wait_pid_gone(pid_t pid, int timeout_ms);
 

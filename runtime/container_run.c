@@ -24,12 +24,12 @@ struct waiter {
 	bool exited;
 };
 
-static int status_code(int status)
+int container_exit_code(int wait_status)
 {
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
+	if (WIFEXITED(wait_status))
+		return WEXITSTATUS(wait_status);
+	if (WIFSIGNALED(wait_status))
+		return 128 + WTERMSIG(wait_status);
 	return 255;
 }
 
@@ -112,7 +112,7 @@ int container_wait_foreground(pid_t pid, int pty_master, const sigset_t *set, in
 	close(sigfd);
 	if (rc < 0)
 		return hy_error_errno(err, -rc, "waiting for process %d", (int)pid);
-	*exit_status = status_code(w.status);
+	*exit_status = container_exit_code(w.status);
 	return 0;
 }
 

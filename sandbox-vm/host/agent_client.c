@@ -393,3 +393,15 @@ int agent_client_relay(const struct agent_relay *r, int *wait_status, struct hy_
 	pipe_guard_end(&s.guard);
 	return rc;
 }
+
+struct agent_relay agent_relay_stdio(int conn, int tty, int sig_fd)
+{
+	return (struct agent_relay){
+	    .conn = conn,
+	    .in_fd = tty >= 0 ? tty : STDIN_FILENO,
+	    .out_fd = tty >= 0 ? tty : STDOUT_FILENO,
+	    .err_fd = tty >= 0 ? tty : STDERR_FILENO,
+	    .sig_fd = sig_fd,
+	    .winsize_fd = tty,
+	};
+}

@@ -45,15 +45,6 @@ static void forwarded_set(sigset_t *set)
 		sigaddset(set, forwarded[i]);
 }
 
-static int status_code(int wait_status)
-{
-	if (WIFEXITED(wait_status))
-		return WEXITSTATUS(wait_status);
-	if (WIFSIGNALED(wait_status))
-		return 128 + WTERMSIG(wait_status);
-	return 255;
-}
-
 static int connect_agent(const char *state_dir, struct hy_error *err)
 {
 	char path[4096];
@@ -102,14 +93,7 @@ static __attribute__((noreturn)) void detached_relay(int conn, int tty)
 	sigset_t set;
 	forwarded_set(&set);
 	int sig_fd = signalfd(-1, &set, SFD_CLOEXEC);
-	struct agent_relay r = {
-		.conn = conn,
-		.in_fd = tty >= 0 ? tty : STDIN_FILENO,
-		.out_fd = tty >= 0 ? tty : STDOUT_FILENO,
-		.err_fd = tty >= 0 ? tty : STDERR_FILENO,
-		.sig_fd = sig_fd,
-		.winsize_fd = tty,
-	};
+	struct agent_relay r = agent_relay_stdio(conn, tty, sig_fd);
 	int status = 0;
 	struct hy_error err = {0};
 	if (agent_client_relay(&r, &status, &err) < 0) {
@@ -148,17 +132,13 @@ static int relay_attached(int conn, int tty, int *exit_status, struct hy_error *
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return hy_error_errno(err, e, "exec: signalfd");
 	}
-	struct agent_relay r = {.conn = conn, .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO,
-				.err_fd = STDERR_FILENO, .sig_fd = sig_fd, .winsize_fd = -1};
-	if (tty >= 0) {
-		r.in_fd = r.out_fd = r.err_fd = r.winsize_fd = tty;
-	}
+	struct agent_relay r = agent_relay_stdio(conn, tty, sig_fd);
 	int status = 0;
 	int rc = agent_client_relay(&r, &status, err);
 	close(sig_fd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (rc == 0)
-		*exit_status = status_code(status);
+		*exit_status = container_exit_code(status);
 	return rc;
 }
 
@@ -189,7 +169,7 @@ static int relay_own_tty(int conn, int *exit_status, struct hy_error *err)
 		int status = 0;
 		rc = agent_client_relay(&r, &status, err);
 		if (rc == 0)
-			*exit_status = status_code(status);
+			*exit_status = container_exit_code(status);
 		close(sig_fd);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);

@@ -59,6 +59,9 @@ struct agent_relay {
 	int conn, in_fd, out_fd, err_fd, sig_fd, winsize_fd;
 };
 int agent_client_relay(const struct agent_relay *r, int *wait_status, struct hy_error *err);
+/* The relay of a process whose stdio is the pty slave tty (all three streams, and its size) or,
+ * with tty -1, the caller's fds 0-2. */
+struct agent_relay agent_relay_stdio(int conn, int tty, int sig_fd);
 
 /* ---- vm_container.c ---- */
 struct vm_launch {

@@ -186,14 +186,7 @@ static int converse(int conn, int start_fifo_fd, int tty_fd, int sig_fd, int *wa
 	}
 	if (rc < 0)
 		return rc;
-	struct agent_relay r = {
-	    .conn = conn,
-	    .in_fd = tty_fd >= 0 ? tty_fd : STDIN_FILENO,
-	    .out_fd = tty_fd >= 0 ? tty_fd : STDOUT_FILENO,
-	    .err_fd = tty_fd >= 0 ? tty_fd : STDERR_FILENO,
-	    .sig_fd = sig_fd,
-	    .winsize_fd = tty_fd,
-	};
+	struct agent_relay r = agent_relay_stdio(conn, tty_fd, sig_fd);
 	return agent_client_relay(&r, wait_status, err);
 }
 
