@@ -130,11 +130,13 @@ static int setup_child(int sock, pid_t stage1, bool maps, struct hy_created *c,
 	int rc;
 	if (maps && (rc = userns_write_mappings(stage1, &cfg->linux_, err)) < 0)
 		return rc;
-	if (c->cg && (rc = cgroup_add_pid(c->cg, stage1, err)) < 0)
-		return rc;
+	/* Limits before the process joins: the child may already be making /dev nodes, and
+	 * between a v1 "devices.deny a" and the allow rules after it its mknod would fail. */
 	if (c->cg && cfg->linux_.resources &&
 	    (rc = cgroup_apply_resources(c->cg, cfg->linux_.resources, err)) < 0)
 		return hy_error_prefix(err, "linux.resources");
+	if (c->cg && (rc = cgroup_add_pid(c->cg, stage1, err)) < 0)
+		return rc;
 	/* A child that already failed has its error queued for parent_sync: no error here. */
 	sync_send(sock, SYNC_ACK, stage1, NULL, -1);
 	return 0;
