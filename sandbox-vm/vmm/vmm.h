@@ -10,6 +10,7 @@
 
 #define VMM_MAX_DISKS 8
 #define VMM_MAX_SHARES 8
+#define VMM_MAX_NETS 4
 
 struct vmm_disk {
 	const char *path;
@@ -23,6 +24,14 @@ struct vmm_share {
 	bool readonly;
 };
 
+/* virtio-net backed by a tap device (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR) that already exists in
+ * the VMM's network namespace; the VMM attaches to it by name. */
+struct vmm_net {
+	const char *tap; /* tap interface name */
+	uint8_t mac[6];  /* the guest side's MAC address */
+	unsigned mtu;    /* 0 = 1500 */
+};
+
 struct vmm_config {
 	const char *kernel;       /* PVH ELF vmlinux or bzImage */
 	const char *initrd;       /* NULL = none */
@@ -33,6 +42,9 @@ struct vmm_config {
 	size_t n_disks;
 	struct vmm_share shares[VMM_MAX_SHARES];
 	size_t n_shares;
+	struct vmm_net nets[VMM_MAX_NETS];
+	size_t n_nets;
+	bool balloon; /* virtio-balloon; its target is set over the control socket ("balloon <MiB>") */
 	const char *vsock_path;   /* hybrid vsock host socket; NULL = no vsock */
 	uint32_t guest_cid;       /* default 3 */
 	const char *console_path; /* virtio-console output: "-" = stdout/stdin, path = file, NULL = none */
