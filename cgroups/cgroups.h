@@ -36,6 +36,29 @@ int cgroup_apply_resources(struct hy_cgroup *cg, const struct hy_resources *res,
 /* Moves pid (and on v1 every hierarchy) into the cgroup. */
 int cgroup_add_pid(struct hy_cgroup *cg, pid_t pid, struct hy_error *err);
 
+/* Joining a new process without writing its pid to cgroup.procs, which takes the global
+ * threadgroup lock and waits for an RCU grace period (10-20 ms on these machines, more than a
+ * whole short-lived container). Instead the process starts inside the cgroup2 leaf (clone3
+ * CLONE_INTO_CGROUP with unified_fd) and, single-threaded, moves itself into each v1 hierarchy
+ * by writing "0" to its "tasks" file, which takes no such lock. The parent prepares the fds
+ * before the clone; they are close-on-exec and numbered from min_fd up. */
+#define CGROUP_JOIN_MAX 32
+struct cgroup_join {
+	int unified_fd; /* cgroup2 leaf directory, or -1 */
+	size_t n;
+	int tasks_fd[CGROUP_JOIN_MAX];         /* v1 "tasks" files opened for writing */
+	const char *tasks_dir[CGROUP_JOIN_MAX]; /* for errors; owned by the hy_cgroup */
+};
+int cgroup_join_prepare(struct hy_cgroup *cg, int min_fd, struct cgroup_join *j,
+			struct hy_error *err);
+/* clone3 failed with CLONE_INTO_CGROUP (old kernel, no permission): the unified hierarchy is
+ * joined the slow way, by the parent (cgroup_join_unified_pid); the fd is dropped. */
+void cgroup_join_no_clone_into(struct cgroup_join *j);
+int cgroup_join_unified_pid(struct hy_cgroup *cg, pid_t pid, struct hy_error *err);
+/* In the new process, once the limits are written; closes the fds. */
+int cgroup_join_self(struct cgroup_join *j, struct hy_error *err);
+void cgroup_join_close(struct cgroup_join *j);
+
 int cgroup_freeze(struct hy_cgroup *cg, bool frozen, struct hy_error *err);
 int cgroup_is_frozen(struct hy_cgroup *cg, bool *frozen, struct hy_error *err);
 int cgroup_kill_all(struct hy_cgroup *cg, int sig, struct hy_error *err);

@@ -188,6 +188,18 @@ int cgroup_pids(struct hy_cgroup *cg, pid_t **pids, size_t *n, struct hy_error *
 
 int cgroup_kill_all(struct hy_cgroup *cg, int sig, struct hy_error *err)
 {
+	/* An empty cgroup stays empty (only a write to cgroup.procs can fill it): delete after the
+	 * container exited then costs no freezer round trip. */
+	pid_t *pids = NULL;
+	size_t n = 0;
+	struct hy_error lerr = {0};
+	if (cgroup_pids(cg, &pids, &n, &lerr) == 0 && n == 0) {
+		free(pids);
+		return 0;
+	}
+	free(pids);
+	pids = NULL;
+	n = 0;
 	struct cg_hier *u = cg_unified(cg);
 	/* cgroup.kill (5.14+) kills the whole subtree atomically, with no fork race. On hybrid
 	 * hosts the unified hierarchy holds the container's processes as well; when it holds none
@@ -214,8 +226,6 @@ int cgroup_kill_all(struct hy_cgroup *cg, int sig, struct hy_error *err)
 	bool was_frozen = false, froze = false;
 	if (cgroup_is_frozen(cg, &was_frozen, &ferr) == 0 && !was_frozen)
 		froze = cgroup_freeze(cg, true, &ferr) == 0;
-	pid_t *pids = NULL;
-	size_t n = 0;
 	int r = cgroup_pids(cg, &pids, &n, err);
 	if (r == 0) {
 		for (size_t i = 0; i < n; i++)

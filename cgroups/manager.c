@@ -339,18 +339,11 @@ int cgroup_destroy(struct hy_cgroup *cg, struct hy_error *err)
 			*err = e;
 			continue;
 		}
-		/* Parents this process created (a create being undone) go too; otherwise only
-		 * hyrun's own /hyrun parent, once empty; others' parents stay. */
-		if (r == 0 && h->created_top) {
+		/* Parents this process created (a create being undone) go too. Otherwise parents
+		 * stay, hyrun's own /hyrun included: removing and re-making it in every hierarchy
+		 * on each run doubled the cgroup work of a short-lived container. */
+		if (r == 0 && h->created_top)
 			remove_created(h);
-			continue;
-		}
-		const char *leaf = strrchr(h->path, '/');
-		if (r == 0 && leaf && (size_t)(leaf - h->path) == 6 && !strncmp(h->path, "/hyrun", 6)) {
-			char parent[4200];
-			snprintf(parent, sizeof parent, "%s/hyrun", h->mount);
-			rmdir(parent); /* fails harmlessly while other containers live there */
-		}
 	}
 	return first;
 }

@@ -130,12 +130,14 @@ static int setup_child(int sock, pid_t stage1, bool maps, struct hy_created *c,
 	int rc;
 	if (maps && (rc = userns_write_mappings(stage1, &cfg->linux_, err)) < 0)
 		return rc;
-	/* Limits before the process joins: the child may already be making /dev nodes, and
-	 * between a v1 "devices.deny a" and the allow rules after it its mknod would fail. */
+	/* Limits before the child joins the v1 hierarchies (after this ack): it may already be
+	 * making /dev nodes, and between a v1 "devices.deny a" and the allow rules after it its
+	 * mknod would fail. */
 	if (c->cg && cfg->linux_.resources &&
 	    (rc = cgroup_apply_resources(c->cg, cfg->linux_.resources, err)) < 0)
 		return hy_error_prefix(err, "linux.resources");
-	if (c->cg && (rc = cgroup_add_pid(c->cg, stage1, err)) < 0)
+	if (c->cg && c->join_unified_by_parent &&
+	    (rc = cgroup_join_unified_pid(c->cg, stage1, err)) < 0)
 		return rc;
 	/* A child that already failed has its error queued for parent_sync: no error here. */
 	sync_send(sock, SYNC_ACK, stage1, NULL, -1);
@@ -284,6 +286,17 @@ static void close_idmaps(int *fds, size_t n)
 	free(fds);
 }
 
+/* clone3 of the init, born in the cgroup2 leaf when join has one. */
+static long clone_into_cgroup(unsigned long long flags, const struct cgroup_join *join)
+{
+	struct clone_args ca = {.flags = flags, .exit_signal = SIGCHLD};
+	if (join->unified_fd >= 0) {
+		ca.flags |= CLONE_INTO_CGROUP;
+		ca.cgroup = (unsigned long long)join->unified_fd;
+	}
+	return syscall(SYS_clone3, &ca, sizeof(ca));
+}
+
 static int spawn_init(const struct hy_runtime *rt, const struct hy_create_opts *opts,
 		      bool keep_master, bool for_run, struct hy_created *c, struct hy_error *err)
 {
@@ -316,6 +329,7 @@ static int spawn_init(const struct hy_runtime *rt, const struct hy_create_opts *
 	int min_fd = 3 + (int)lc.keep_fds;
 	int sv[2] = {-1, -1};
 	int fifo = -1;
+	struct cgroup_join join = {.unified_fd = -1};
 	rc = prepare_idmaps(cfg, min_fd, &lc.idmap_fds, err);
 	lc.n_idmap_fds = lc.idmap_fds ? cfg->n_mounts : 0;
 	if (rc < 0)
@@ -342,8 +356,18 @@ static int spawn_init(const struct hy_runtime *rt, const struct hy_create_opts *
 	fifo = -1;
 	close(sv[1]);
 	sv[1] = -1;
-	struct clone_args ca = {.flags = (unsigned long long)clone_flags, .exit_signal = SIGCHLD};
-	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (c->cg) {
+		if ((rc = cgroup_join_prepare(c->cg, min_fd, &join, err)) < 0)
+			goto out;
+		lc.cg_join = &join;
+	}
+	long pid = clone_into_cgroup((unsigned long long)clone_flags, &join);
+	if (pid < 0 && join.unified_fd >= 0 && errno != ENOMEM && errno != EAGAIN) {
+		/* Kernel before 5.7, or not allowed: the parent moves the child instead. */
+		cgroup_join_no_clone_into(&join);
+		c->join_unified_by_parent = true;
+		pid = clone_into_cgroup((unsigned long long)clone_flags, &join);
+	}
 	if (pid < 0) {
 		rc = hy_error_errno(err, errno, "clone3 of the container init");
 		goto out;
@@ -367,6 +391,7 @@ static int spawn_init(const struct hy_runtime *rt, const struct hy_create_opts *
 		sv[0] = -1;
 	}
 out:
+	cgroup_join_close(&join);
 	free(state_dir);
 	close_idmaps(lc.idmap_fds, lc.n_idmap_fds);
 	ns_close_all(lc.ns_fds);

@@ -32,6 +32,7 @@ struct exec_child {
 	int sync;
 	int ns[HY_NS__COUNT];
 	unsigned keep_fds, listen_fds;
+	struct cgroup_join *join; /* NULL, or the cgroup's v1 hierarchies to join first */
 };
 
 /* A notify fd goes to the parent, which sends it to listenerPath as create does. */
@@ -55,6 +56,9 @@ static int exec_setup(struct exec_child *x, char **envp_out[], char **owned[], c
 	const struct hy_process *p = x->p;
 	int rc;
 	struct sync_msg m;
+	/* The container's limits are in place: join at once, while still single-threaded. */
+	if (x->join && (rc = cgroup_join_self(x->join, err)) < 0)
+		return rc;
 	if (sync_recv(x->sync, &m, NULL) < 0 || m.type != SYNC_ACK)
 		_exit(1);
 	if ((rc = ns_join(x->ns, err)) < 0)
@@ -167,11 +171,23 @@ static int exec_parent_sync(const struct hy_exec_opts *opts, const struct hy_sta
 	}
 }
 
+/* The exec'd process is born in the cgroup2 leaf when join has one (cgroups.h). */
+static long clone_into(const struct cgroup_join *join)
+{
+	struct clone_args ca = {.exit_signal = SIGCHLD};
+	if (join->unified_fd >= 0) {
+		ca.flags = CLONE_INTO_CGROUP;
+		ca.cgroup = (unsigned long long)join->unified_fd;
+	}
+	return syscall(SYS_clone3, &ca, sizeof(ca));
+}
+
 static int spawn(const struct hy_runtime *rt, const struct hy_exec_opts *opts,
 		 const struct hy_state *st, struct exec_child *x, pid_t *child, int *master,
 		 struct hy_error *err)
 {
 	struct hy_cgroup *cg = NULL;
+	struct cgroup_join join = {.unified_fd = -1};
 	int sv[2] = {-1, -1};
 	int rc = 0;
 	if (st->cgroup_path && (rc = cgroup_open(st->cgroup_path, &cg, err)) < 0)
@@ -197,8 +213,18 @@ static int spawn(const struct hy_runtime *rt, const struct hy_exec_opts *opts,
 		close(x->ns[HY_NS_PID]);
 		x->ns[HY_NS_PID] = -1;
 	}
-	struct clone_args ca = {.exit_signal = SIGCHLD};
-	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (cg) {
+		if ((rc = cgroup_join_prepare(cg, min_fd, &join, err)) < 0)
+			goto out;
+		x->join = &join;
+	}
+	bool unified_by_parent = false;
+	long pid = clone_into(&join);
+	if (pid < 0 && join.unified_fd >= 0 && errno != ENOMEM && errno != EAGAIN) {
+		cgroup_join_no_clone_into(&join); /* kernel before 5.7, or not allowed */
+		unified_by_parent = true;
+		pid = clone_into(&join);
+	}
 	if (pid < 0) {
 		rc = hy_error_errno(err, errno, "clone3");
 		goto out;
@@ -209,7 +235,7 @@ static int spawn(const struct hy_runtime *rt, const struct hy_exec_opts *opts,
 	}
 	close(x->sync);
 	x->sync = -1;
-	if (cg && (rc = cgroup_add_pid(cg, (pid_t)pid, err)) < 0) {
+	if (unified_by_parent && (rc = cgroup_join_unified_pid(cg, (pid_t)pid, err)) < 0) {
 		kill((pid_t)pid, SIGKILL);
 		waitpid((pid_t)pid, NULL, 0);
 		goto out;
@@ -227,6 +253,8 @@ static int spawn(const struct hy_runtime *rt, const struct hy_exec_opts *opts,
 	}
 	*child = (pid_t)pid;
 out:
+	cgroup_join_close(&join);
+	x->join = NULL;
 	if (x->sync >= 0)
 		close(x->sync);
 	for (int i = 0; i < 2; i++)

@@ -23,6 +23,7 @@ struct hy_created {
 	int pty_master;           /* terminal without console socket (run in the foreground) */
 	char *fifo_path;          /* NULL for run: the init does not wait for start */
 	int sync;                 /* run: the sync socket, open until the init executes */
+	bool join_unified_by_parent; /* no CLONE_INTO_CGROUP: write the pid to cgroup.procs */
 };
 
 /* Creates the container; on error nothing is left. With keep_master, a terminal's pty master is

@@ -109,6 +109,9 @@ static int complete_setup(struct linux_child *c, struct hy_error *err)
 	int host_pid = wait_ack(c, err);
 	if (host_pid < 0)
 		return -1;
+	/* The limits are written now: join them (before any fork or thread). */
+	if (c->cg_join && cgroup_join_self(c->cg_join, err) < 0)
+		return -1;
 	if (c->new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		return hy_error_errno(err, errno, "become root in the user namespace"), -1;
 	/* The id change made us non-dumpable: /proc/self would belong to the host's root, out of
@@ -136,8 +139,7 @@ static int complete_setup_cb(void *arg, struct hy_error *err)
 }
 
 /* Namespaces; forks the init when the pid namespace needs it. Without a user namespace (and on
- * the one-clone path) the parent joins the cgroup while we go on with the mounts: the cgroup
- * migration waits for an RCU grace period, which then overlaps our work. */
+ * the one-clone path) the parent writes the limits while we go on with the mounts. */
 static void enter_namespaces(struct linux_child *c, struct hy_error *err)
 {
 	if (ns_join(c->ns_fds, err) < 0)
@@ -345,7 +347,7 @@ static int cmp_int(const void *a, const void *b)
 static void close_inherited_fds(struct linux_child *c)
 {
 	int fixed[2 + HY_NS__COUNT + 16];
-	size_t cap = 2 + HY_NS__COUNT + c->n_idmap_fds;
+	size_t cap = 2 + HY_NS__COUNT + c->n_idmap_fds + (c->cg_join ? c->cg_join->n : 0);
 	int *keep = cap <= sizeof(fixed) / sizeof(fixed[0]) ? fixed : malloc(cap * sizeof(int));
 	if (!keep)
 		return; /* they are close-on-exec all the same */
@@ -360,6 +362,8 @@ static void close_inherited_fds(struct linux_child *c)
 	for (int i = 0; i < HY_NS__COUNT; i++)
 		if (c->ns_fds[i] >= 0)
 			keep[n++] = c->ns_fds[i];
+	for (size_t i = 0; c->cg_join && i < c->cg_join->n; i++)
+		keep[n++] = c->cg_join->tasks_fd[i];
 	qsort(keep, n, sizeof(keep[0]), cmp_int);
 	unsigned from = 3 + c->keep_fds;
 	for (size_t i = 0; i < n; i++) {
@@ -370,6 +374,8 @@ static void close_inherited_fds(struct linux_child *c)
 		from = (unsigned)keep[i] + 1;
 	}
 	close_range(from, ~0U, 0);
+	if (c->cg_join)
+		c->cg_join->unified_fd = -1; /* closed above: only clone3 needed it */
 	if (keep != fixed)
 		free(keep);
 }

@@ -3,8 +3,10 @@
  *
  *   child                                   parent
  *   join/unshare namespaces
- *   [SYNC_SETUP(needs uid/gid maps)] ->     write maps, join cgroup, apply resources (at once
- *                                    <-     SYNC_ACK(host pid)       after a one-clone spawn)
+ *   (born in the cgroup2 leaf: clone3 CLONE_INTO_CGROUP)
+ *   [SYNC_SETUP(needs uid/gid maps)] ->     write maps, apply resources (at once after a
+ *                                    <-     SYNC_ACK(host pid)       one-clone spawn)
+ *   joins the v1 hierarchies itself (cgroups.h, "Joining a new process")
  *   (waits for the ack first with a user namespace or a second fork, else just before it needs
  *   the cgroup: a cgroup mount, or the end of the mounts)
  *   unshare cgroup/time ns; fork again when the pid ns needs it (SYNC_PID, CLONE_PARENT)
@@ -30,6 +32,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "cgroups/cgroups.h"
 #include "runtime/config.h"
 #include "runtime/namespaces.h"
 #include "runtime/state.h"
@@ -55,6 +58,7 @@ struct linux_child {
 	bool fork_for_pid;         /* pid ns joined by path or unshared: the init is a second fork */
 	bool announce_setup;       /* namespaces unshared by the child: it asks for maps + cgroup;
 				    * otherwise the parent does both right after the clone */
+	struct cgroup_join *cg_join; /* NULL, or v1 hierarchies to join itself after the ack */
 	/* the child's own progress */
 	bool setup_pending;
 	pid_t host_pid;

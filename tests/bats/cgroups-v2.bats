@@ -278,3 +278,17 @@ counter() {
 	run cat "$DIR/pids.events"
 	assert_line --regexp '^max [1-9]'
 }
+
+@test "v2: the init and an exec'd process are born in the container's cgroup" {
+	make_bundle "$BUNDLE" sleep 60
+	start_container
+	hy2 exec -d --pid-file "$BATS_TEST_TMPDIR/exec.pid" "$ID" sleep 50
+	local pid
+	for pid in $(init_pid) $(cat "$BATS_TEST_TMPDIR/exec.pid"); do
+		run grep '^0::' "/proc/$pid/cgroup"
+		assert_output "0::/hyrun/$ID"
+	done
+	run cat "$DIR/cgroup.procs"
+	assert_line "$(init_pid)"
+	assert_line "$(cat "$BATS_TEST_TMPDIR/exec.pid")"
+}

@@ -386,3 +386,17 @@ blkio_weight_file() {
 	assert_failure
 	assert_output --partial "nosuch-$ID"
 }
+
+@test "the init and an exec'd process are in the container's cgroup in every hierarchy" {
+	make_bundle "$BUNDLE" sleep 60
+	start_container
+	hy exec -d --pid-file "$BATS_TEST_TMPDIR/exec.pid" "$ID" sleep 50
+	local pid n
+	for pid in $(init_pid) $(cat "$BATS_TEST_TMPDIR/exec.pid"); do
+		# Every hierarchy hyrun manages (all but systemd's named one) has the container's path.
+		run awk -F: -v want="/hyrun/$ID" '$2 != "name=systemd" && $3 != want' "/proc/$pid/cgroup"
+		assert_output ""
+		n=$(grep -vc name=systemd "/proc/$pid/cgroup")
+		[ "$n" -ge 5 ]
+	done
+}
