@@ -4,28 +4,14 @@
 # rootfs tarball (no registry is reachable here).
 
 load helpers
+load podman-storage
 
 setup_file() {
-	command -v podman >/dev/null || skip "podman is not installed"
-	PM=$(mktemp -d /tmp/hyrun-podman.XXXXXX)
-	export PM
-	make_rootfs "$PM/rootfs"
-	tar -C "$PM/rootfs" -cf "$PM/busybox.tar" .
-	pm image import "$PM/busybox.tar" localhost/hyrun-busybox:test >/dev/null
+	podman_storage_setup localhost/hyrun-busybox:test
 }
 
 teardown_file() {
-	[ -n "${PM:-}" ] || return 0
-	pm rm -af -t 0 >/dev/null 2>&1 || true
-	pm rmi -af >/dev/null 2>&1 || true
-	grep -F " $PM" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-	rm -rf "$PM"
-}
-
-# podman with private storage and hyrun as the runtime, as DESIGN.md runs it.
-pm() {
-	podman --root "$PM/storage" --runroot "$PM/runroot" --tmpdir "$PM/tmp" \
-		--cgroup-manager=cgroupfs --events-backend=file --runtime "$HYRUN" "$@"
+	podman_storage_teardown
 }
 
 RUNOPTS=(--network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
@@ -53,7 +39,7 @@ teardown() {
 }
 
 @test "podman run -it: a terminal through the console socket" {
-	run bash -c "echo typed | script -qec 'podman --root $PM/storage --runroot $PM/runroot --tmpdir $PM/tmp --cgroup-manager=cgroupfs --events-backend=file --runtime $HYRUN run --rm -it ${RUNOPTS[*]} localhost/hyrun-busybox:test sh -c \"tty; read x; echo got:\\\$x\"' /dev/null"
+	run bash -c "echo typed | script -qec '$(pm_cmdline) run --rm -it ${RUNOPTS[*]} localhost/hyrun-busybox:test sh -c \"tty; read x; echo got:\\\$x\"' /dev/null"
 	assert_success
 	assert_output --regexp '/dev/pts/[0-9]+'
 	assert_output --partial "got:typed"
@@ -67,7 +53,7 @@ teardown() {
 	assert_line --index 0 exec-ok
 	run pm exec "$NAME" sh -c 'exit 4'
 	assert_failure 4
-	run bash -c "script -qec 'podman --root $PM/storage --runroot $PM/runroot --tmpdir $PM/tmp --cgroup-manager=cgroupfs --events-backend=file --runtime $HYRUN exec -it $NAME tty' /dev/null"
+	run bash -c "script -qec '$(pm_cmdline) exec -it $NAME tty' /dev/null"
 	assert_success
 	assert_output --regexp '/dev/pts/[0-9]+'
 	run pm stop -t 10 "$NAME"

@@ -1,35 +1,23 @@
 #!/usr/bin/env bats
 # podman (Debian 4.3) with hyrun as its OCI runtime and `--annotation org.hyrun.isolation=vm`
 # (issue 8): run --rm with output and exit code, run -d + exec (inside the guest: its `uname -r`
-# is the guest kernel's) + stop. Private podman storage under /tmp, as tests/bats/podman.bats; an
+# is the guest kernel's) + stop. Private podman storage (tests/bats/podman-storage.bash); an
 # image imported from a busybox rootfs tarball (no registry is reachable). Needs a /dev/kvm that
 # boots guests: runs inside tests/vmhost/run, skips elsewhere.
 
 load vm-helpers
+load ../bats/podman-storage
 
 setup_file() {
-	command -v podman >/dev/null || skip "podman is not installed"
-	PM=$(mktemp -d /tmp/hyrun-podman-vm.XXXXXX)
-	export PM
-	make_rootfs "$PM/rootfs"
-	tar -C "$PM/rootfs" -cf "$PM/busybox.tar" .
-	pm image import "$PM/busybox.tar" localhost/hyrun-busybox:vm >/dev/null
+	podman_storage_setup localhost/hyrun-busybox:vm
 }
 
 teardown_file() {
-	[ -n "${PM:-}" ] || return 0
-	pm rm -af -t 0 >/dev/null 2>&1 || true
-	pm rmi -af >/dev/null 2>&1 || true
-	grep -F " $PM" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-	rm -rf "$PM"
+	podman_storage_teardown
 }
 
-# podman with private storage and hyrun as the runtime, as DESIGN.md runs it; bounded, since a
-# VM container's guest boots under emulation.
-pm() {
-	timeout -k 5 "$VM_TIMEOUT" podman --root "$PM/storage" --runroot "$PM/runroot" --tmpdir "$PM/tmp" \
-		--cgroup-manager=cgroupfs --events-backend=file --runtime "$HYRUN" "$@"
-}
+# Bounded: a VM container's guest boots under emulation.
+PM_TIMEOUT=$VM_TIMEOUT
 
 RUNOPTS=(--network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 VMOPTS=(--annotation org.hyrun.isolation=vm)
