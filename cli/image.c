@@ -144,9 +144,15 @@ static int do_unpack(struct hy_cli *cli, int argc, char **argv, struct hy_error 
 		if (rc)
 			return rc;
 		printf("%s\n", path);
-		free(path);
-		if (argc - optind == 1)
+		if (argc - optind == 1) {
+			free(path);
 			return 0;
+		}
+		o.root_disk = path;
+		rc = image_unpack_to_bundle(cli->rt.image_root, argv[optind], argv[optind + 1], &o,
+					    err);
+		free(path);
+		return rc;
 	} else if (argc - optind != 2)
 		return cli_usage_error(err, "image unpack", "expected NAME BUNDLE");
 	return image_unpack_to_bundle(cli->rt.image_root, argv[optind], argv[optind + 1], &o, err);

@@ -9,6 +9,8 @@
 
 #include "cli/cli.h"
 #include "sandbox-vm/host/vm_host.h"
+#include "sandbox-vm/vmm/control.h"
+#include "sandbox-vm/vmm/devices/net.h"
 #include "sandbox-vm/vmm/vmm.h"
 
 #define VM_CMDLINE_MAX 2048
@@ -18,9 +20,13 @@ static void vm_usage(FILE *f)
 	fprintf(f,
 		"usage: hyrun vm run [--kernel K] [--initrd I] [--cmdline S] [--cpus N] [--memory MIB]\n"
 		"                    [--disk FILE[,ro]] [--share DIR] [--vsock PATH] [--console PATH|-]\n"
-		"                    [--serial PATH|-] [--serial-input PATH|-] [--control PATH]\n"
+		"                    [--serial PATH|-] [--serial-input PATH|-] [--control PATH] [--balloon]\n"
+		"                    [--net TAP[,mac=XX:XX:XX:XX:XX:XX][,mtu=N]]...\n"
 		"                    -- CMD [ARGS...]\n"
-		"       hyrun vm pause|resume --control PATH\n");
+		"       hyrun vm pause|resume --control PATH\n"
+		"       hyrun vm balloon CONTROL_SOCKET MIB   (MIB of guest memory to take away; needs\n"
+		"                                             vm run --balloon --control PATH)\n"
+		"       hyrun vm balloon-info CONTROL_SOCKET\n");
 }
 
 static bool is_file(const char *path)
@@ -68,7 +74,8 @@ static int parse_uint(const char *flag, const char *s, unsigned long long max,
 }
 
 enum { OPT_KERNEL = 1, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_DISK, OPT_SHARE,
-       OPT_VSOCK, OPT_CONSOLE, OPT_SERIAL, OPT_SERIAL_INPUT, OPT_CONTROL, OPT_HELP };
+       OPT_VSOCK, OPT_CONSOLE, OPT_SERIAL, OPT_SERIAL_INPUT, OPT_CONTROL, OPT_HELP,
+       OPT_NET, OPT_BALLOON };
 
 static int vm_run(struct hy_cli *cli, int argc, char **argv, struct hy_error *err)
 {
@@ -85,6 +92,8 @@ static int vm_run(struct hy_cli *cli, int argc, char **argv, struct hy_error *er
 		{"serial", required_argument, NULL, OPT_SERIAL},
 		{"serial-input", required_argument, NULL, OPT_SERIAL_INPUT},
 		{"control", required_argument, NULL, OPT_CONTROL},
+		{"net", required_argument, NULL, OPT_NET},
+		{"balloon", no_argument, NULL, OPT_BALLOON},
 		{"help", no_argument, NULL, OPT_HELP},
 		{0},
 	};
@@ -93,6 +102,7 @@ static int vm_run(struct hy_cli *cli, int argc, char **argv, struct hy_error *er
 	const char *user_cmdline = NULL;
 	bool serial_given = false;
 	char disk_paths[VMM_MAX_DISKS][PATH_MAX];
+	char net_taps[VMM_MAX_NETS][IFNAMSIZ];
 	unsigned long long v;
 	int c, rc;
 	optind = 1;
@@ -160,6 +170,16 @@ static int vm_run(struct hy_cli *cli, int argc, char **argv, struct hy_error *er
 			break;
 		case OPT_CONTROL:
 			cfg.control_socket = optarg;
+			break;
+		case OPT_NET:
+			if (cfg.n_nets == VMM_MAX_NETS)
+				return hy_error_set(err, EINVAL, "--net: at most %d interfaces", VMM_MAX_NETS);
+			if ((rc = net_spec_parse(optarg, &cfg.nets[cfg.n_nets], net_taps[cfg.n_nets], err)) < 0)
+				return rc;
+			cfg.n_nets++;
+			break;
+		case OPT_BALLOON:
+			cfg.balloon = true;
 			break;
 		case OPT_HELP:
 			vm_usage(stdout);
@@ -241,6 +261,30 @@ static int vm_control(int argc, char **argv, const char *request, struct hy_erro
 	return vmm_control_request(path, request, err);
 }
 
+/* vm balloon SOCKET MIB / vm balloon-info SOCKET (prints the VMM's key=value answer). */
+static int vm_balloon(int argc, char **argv, struct hy_error *err)
+{
+	bool info = !strcmp(argv[0], "balloon-info");
+	if (argc != (info ? 2 : 3))
+		return hy_error_set(err, EINVAL, info ? "usage: hyrun vm balloon-info CONTROL_SOCKET"
+						      : "usage: hyrun vm balloon CONTROL_SOCKET MIB");
+	if (!info) {
+		unsigned long long mib;
+		int rc = strcmp(argv[2], "0") ? parse_uint("vm balloon", argv[2], 1ULL << 20, &mib, err)
+					      : (mib = 0, 0);
+		if (rc < 0)
+			return rc;
+		char req[48];
+		snprintf(req, sizeof(req), "balloon %llu", mib);
+		return vmm_control_request(argv[1], req, err);
+	}
+	char answer[CONTROL_ANSWER_MAX];
+	int rc = vmm_control_query(argv[1], "balloon-info", answer, sizeof(answer), err);
+	if (rc == 0)
+		printf("%s\n", answer);
+	return rc;
+}
+
 int cmd_vm(struct hy_cli *cli, int argc, char **argv, struct hy_error *err)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -251,6 +295,8 @@ int cmd_vm(struct hy_cli *cli, int argc, char **argv, struct hy_error *err)
 		return vm_run(cli, argc - 1, argv + 1, err);
 	if (!strcmp(argv[1], "pause") || !strcmp(argv[1], "resume"))
 		return vm_control(argc - 1, argv + 1, argv[1], err);
+	if (!strcmp(argv[1], "balloon") || !strcmp(argv[1], "balloon-info"))
+		return vm_balloon(argc - 1, argv + 1, err);
 	return hy_error_set(err, EINVAL, "vm: unknown subcommand '%s' (expected run, pause or resume)",
 			    argv[1]);
 }

@@ -33,6 +33,59 @@ int image_unpack_rootfs(struct image_store *s, const struct image_manifest *m, i
 	return rc;
 }
 
+/* Copies the store's cached disk image src into the bundle as rootfs.<kind> (name gets it): the
+ * container may write to an ext4 root, which must not change the cache other bundles copy.
+ * Holes stay holes (an ext4 image is mostly free space). */
+static int copy_root_disk(int bfd, const char *src, char *name, size_t name_size,
+			  struct hy_error *err)
+{
+	const char *dot = strrchr(src, '.');
+	if (!dot || (strcmp(dot, ".ext4") != 0 && strcmp(dot, ".erofs") != 0))
+		return hy_error_set(err, EINVAL, "%s: not an .ext4 or .erofs disk image", src);
+	snprintf(name, name_size, "rootfs%s", dot);
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return hy_error_errno(err, errno, "%s", src);
+	int out = openat(bfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (out < 0) {
+		int e = errno;
+		close(in);
+		name[0] = '\0'; /* not ours to remove */
+		return hy_error_errno(err, e, "create %s", e == EEXIST ? "rootfs disk (exists)" : src);
+	}
+	enum { BUF_SIZE = 1 << 20 };
+	char *buf = malloc(BUF_SIZE);
+	struct stat st;
+	int rc = !buf		      ? hy_error_set(err, ENOMEM, "out of memory")
+		 : fstat(in, &st) < 0 ? hy_error_errno(err, errno, "%s", src)
+				      : 0;
+	for (off_t data = 0; !rc && data < st.st_size;) {
+		data = lseek(in, data, SEEK_DATA);
+		if (data < 0)
+			break; /* ENXIO: only a hole is left */
+		off_t hole = lseek(in, data, SEEK_HOLE);
+		if (hole < 0)
+			hole = st.st_size;
+		while (!rc && data < hole) {
+			size_t want = (size_t)(hole - data) < BUF_SIZE ? (size_t)(hole - data)
+								      : BUF_SIZE;
+			ssize_t n = pread(in, buf, want, data);
+			if (n <= 0)
+				rc = hy_error_errno(err, n < 0 ? errno : EIO, "read %s", src);
+			else if (pwrite(out, buf, (size_t)n, data) != n)
+				rc = hy_error_errno(err, errno, "write %s", name);
+			else
+				data += n;
+		}
+	}
+	if (!rc && (ftruncate(out, st.st_size) < 0 || fsync(out) < 0))
+		rc = hy_error_errno(err, errno, "write %s", name);
+	free(buf);
+	close(in);
+	close(out);
+	return rc;
+}
+
 int image_unpack_to_bundle(const char *root, const char *name, const char *bundle,
 			   const struct image_unpack_opts *o, struct hy_error *err)
 {
@@ -52,6 +105,7 @@ int image_unpack_to_bundle(const char *root, const char *name, const char *bundl
 	size_t cfg_len = 0;
 	int bfd = -1, rootfd = -1;
 	bool made_bundle = false, made_rootfs = false;
+	char disk_name[32] = ""; /* the bundle's copy of o->root_disk */
 	if ((rc = store_load_manifest(&s, name, NULL, &m, err)))
 		goto out;
 	if ((rc = store_read_blob(&s, m.config.digest, m.config.size, &cfg, &cfg_len, err))) {
@@ -92,8 +146,13 @@ int image_unpack_to_bundle(const char *root, const char *name, const char *bundl
 		hy_error_prefix(err, "unpack %s", name);
 		goto out;
 	}
-	if ((rc = image_spec_generate(cfg, cfg_len, m.config.digest, rootfd, o->isolation, &json,
-				      err))) {
+	if (o->root_disk && (rc = copy_root_disk(bfd, o->root_disk, disk_name, sizeof(disk_name),
+						 err)) < 0) {
+		hy_error_prefix(err, "bundle %s", bundle);
+		goto out;
+	}
+	if ((rc = image_spec_generate(cfg, cfg_len, m.config.digest, rootfd, o->isolation,
+				      disk_name[0] ? disk_name : NULL, &json, err))) {
 		hy_error_prefix(err, "unpack %s", name);
 		goto out;
 	}
@@ -101,6 +160,8 @@ int image_unpack_to_bundle(const char *root, const char *name, const char *bundl
 out:
 	if (rc && made_rootfs && bfd >= 0)
 		image_rmtree_at(bfd, "rootfs"); /* no half-made bundle */
+	if (rc && disk_name[0] && bfd >= 0)
+		unlinkat(bfd, disk_name, 0);
 	if (rootfd >= 0)
 		close(rootfd);
 	if (bfd >= 0)

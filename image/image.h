@@ -58,6 +58,9 @@ int image_export(const char *root, const char *name, const char *path, struct hy
 struct image_unpack_opts {
 	const char *isolation; /* NULL, "container" or "vm" (sets org.hyrun.isolation) */
 	struct image_limits limits;
+	/* A root filesystem image from image_disk: copied into the bundle as rootfs.<kind> and
+	 * named by the annotation org.hyrun.vm.root_disk. NULL = none. */
+	const char *root_disk;
 };
 /* Makes BUNDLE (created if absent, must not hold rootfs/ or config.json yet): rootfs/ from the
  * layers and config.json from the image config over the default spec. Used by `image unpack`

@@ -68,7 +68,7 @@ static void str_field(yajl_val obj, const char *key, const char *ann, struct kvs
 }
 
 static int collect_annotations(yajl_val root, yajl_val cfg, const char *isolation,
-			       struct kvs *ann, struct hy_error *err)
+			       const char *root_disk, struct kvs *ann, struct hy_error *err)
 {
 	yajl_val labels = cfg ? json_get(cfg, "Labels") : NULL;
 	if (labels && YAJL_IS_OBJECT(labels))
@@ -101,6 +101,8 @@ static int collect_annotations(yajl_val root, yajl_val cfg, const char *isolatio
 	}
 	if (isolation)
 		kvs_set(ann, "org.hyrun.isolation", isolation);
+	if (root_disk)
+		kvs_set(ann, "org.hyrun.vm.root_disk", root_disk);
 	return 0;
 }
 
@@ -172,7 +174,8 @@ static void gen_process(yajl_gen g, yajl_val dproc, yajl_val cfg, const struct i
 }
 
 int image_spec_generate(const char *cfg_json, size_t cfg_len, const char *cfg_name, int rootfd,
-			const char *isolation, char **out, struct hy_error *err)
+			const char *isolation, const char *root_disk, char **out,
+			struct hy_error *err)
 {
 	yajl_val img = NULL, def = NULL;
 	char *defjson = config_default_spec_json(false, err);
@@ -200,7 +203,7 @@ int image_spec_generate(const char *cfg_json, size_t cfg_len, const char *cfg_na
 	for (size_t i = 0; dann && YAJL_IS_OBJECT(dann) && i < dann->u.object.len; i++)
 		if (YAJL_IS_STRING(dann->u.object.values[i]))
 			kvs_set(&ann, dann->u.object.keys[i], dann->u.object.values[i]->u.string);
-	if ((rc = collect_annotations(img, cfg, isolation, &ann, err)))
+	if ((rc = collect_annotations(img, cfg, isolation, root_disk, &ann, err)))
 		goto out;
 	g = yajl_gen_alloc(NULL);
 	yajl_gen_config(g, yajl_gen_beautify, 1);

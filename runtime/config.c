@@ -176,6 +176,13 @@ static int parse_isolation(const char *file, struct hy_config *cfg, struct hy_er
 			cfg->vm.kernel_cmdline = strdup(v);
 			if (!cfg->vm.kernel_cmdline)
 				return cfg_oom(err, file);
+		} else if (!strcmp(k, "org.hyrun.vm.root_disk")) {
+			/* Resolved and checked against the bundle when a VM boots (vm_disk.c). */
+			if (!*v)
+				return cfg_error(err, file, p, "expected a path");
+			free(cfg->vm.root_disk);
+			if (!(cfg->vm.root_disk = strdup(v)))
+				return cfg_oom(err, file);
 		} else if (!strncmp(k, "org.hyrun.", 10)) {
 			return cfg_error(err, file, p, "unknown hyrun annotation");
 		}
@@ -373,5 +380,6 @@ void config_free(struct hy_config *cfg)
 	cfg_free_linux(&cfg->linux_);
 	free(cfg->vm.kernel);
 	free(cfg->vm.kernel_cmdline);
+	free(cfg->vm.root_disk);
 	free(cfg);
 }

@@ -153,6 +153,7 @@ struct hy_vm_settings {
 	uint64_t memory_mib; /* 0 = derive from linux.resources.memory.limit */
 	char *kernel;      /* NULL = installed default */
 	char *kernel_cmdline;
+	char *root_disk;   /* org.hyrun.vm.root_disk as written (checked by sandbox-vm/host/vm_disk.c) */
 };
 
 struct hy_linux {

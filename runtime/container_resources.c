@@ -7,6 +7,7 @@
 #include "cgroups/resources.h"
 #include "runtime/container.h"
 #include "runtime/state.h"
+#include "sandbox-vm/host/vm_memory.h"
 
 /* Locks and reads the container, opens its cgroup. On success the caller owns all three. */
 static int open_container(const struct hy_runtime *rt, const char *id, bool lock, int *lock_fd,
@@ -86,18 +87,54 @@ int container_resume(const struct hy_runtime *rt, const char *id, struct hy_erro
 	return set_frozen(rt, id, false, err);
 }
 
-/* The cgroup around the VMM still bounds its CPU, tasks and I/O, but the guest's memory is fixed
- * at boot: shrinking the cgroup would only get the VMM killed, growing it gives the guest
- * nothing. Changing it needs a balloon device. */
-static bool changes_vm_memory(const struct hy_resources *res)
+/* A VM container's memory: the cgroup around the VMM bounds guest RAM + the VMM, so a new limit
+ * goes through the guest's balloon (vm_memory.c), which also orders it against the cgroup write.
+ * memory.* keys in unified would bypass that. */
+static bool unified_vm_memory(const struct hy_resources *res)
 {
-	if (res->has_memory && (res->memory.has_limit || res->memory.has_reservation ||
-				res->memory.has_swap || res->memory.has_swappiness))
-		return true;
 	for (size_t i = 0; i < res->n_unified; i++)
 		if (res->unified[i].key && !strncmp(res->unified[i].key, "memory.", 7))
 			return true;
 	return false;
+}
+
+struct cgroup_apply {
+	struct hy_cgroup *cg;
+	const struct hy_resources *res;
+	const char *id;
+};
+
+static int apply_resources(void *arg, struct hy_error *err)
+{
+	struct cgroup_apply *a = arg;
+	int r = cgroup_apply_resources(a->cg, a->res, err);
+	if (r < 0)
+		hy_error_prefix(err, "updating container '%s'", a->id);
+	return r;
+}
+
+static int update_vm(const struct hy_runtime *rt, const char *id, const struct hy_state *st,
+		     struct cgroup_apply *a, struct hy_error *err)
+{
+	const struct hy_resources *res = a->res;
+	if (unified_vm_memory(res))
+		return hy_error_set(err, EOPNOTSUPP,
+				    "update: linux.resources.unified: memory.* keys cannot change a VM "
+				    "container's memory (use memory.limit / --memory: the guest's "
+				    "balloon follows it)");
+	if (!(res->has_memory && res->memory.has_limit && res->memory.limit != 0))
+		return apply_resources(a, err);
+	if (st->status == HY_STATUS_PAUSED)
+		return hy_error_set(err, EINVAL,
+				    "update --memory: container '%s' is paused; resume it first (the "
+				    "guest must run to give memory back or take it)",
+				    id);
+	char *dir = state_dir_path(rt->root, id);
+	if (!dir)
+		return hy_error_set(err, ENOMEM, "out of memory");
+	int r = vm_update_memory(dir, st->pid, res->memory.limit, apply_resources, a, err);
+	free(dir);
+	return r;
 }
 
 int container_update(const struct hy_runtime *rt, const char *id, const struct hy_resources *res,
@@ -109,15 +146,13 @@ int container_update(const struct hy_runtime *rt, const char *id, const struct h
 	int r = open_container(rt, id, true, &lock_fd, &st, &cg, err);
 	if (r < 0)
 		return r;
-	if (st->status == HY_STATUS_STOPPED) {
+	struct cgroup_apply a = {.cg = cg, .res = res, .id = id};
+	if (st->status == HY_STATUS_STOPPED)
 		r = hy_error_set(err, EINVAL, "container '%s' is stopped", id);
-	} else if (st->isolation == HY_ISOLATION_VM && changes_vm_memory(res)) {
-		r = hy_error_set(err, EOPNOTSUPP,
-				 "update: linux.resources.memory: VM containers cannot change memory "
-				 "without a balloon device");
-	} else if ((r = cgroup_apply_resources(cg, res, err)) < 0) {
-		hy_error_prefix(err, "updating container '%s'", id);
-	}
+	else if (st->isolation == HY_ISOLATION_VM)
+		r = update_vm(rt, id, st, &a, err);
+	else
+		r = apply_resources(&a, err);
 	close_container(lock_fd, st, cg);
 	return r;
 }

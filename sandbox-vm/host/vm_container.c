@@ -6,9 +6,9 @@
  *
  * Sizing: vCPUs from org.hyrun.vm.vcpus, else ceil(cpu.quota / cpu.period), else 1; memory from
  * org.hyrun.vm.memory_mib, else memory.limit minus VM_VMM_OVERHEAD_MIB, else 256 MiB. The root is
- * the 9p share VM_ROOT_TAG; each distinct bind-mount source directory is one more share
- * ("hyrun0", ...); a file bind shares its parent and the agent mounts "TAG/basename". Errors name
- * the config field. */
+ * the 9p share VM_ROOT_TAG, or the disk image of org.hyrun.vm.root_disk as vda (vm_disk.c);
+ * each distinct bind-mount source directory is one more share ("hyrun0", ...); a file bind
+ * shares its parent and the agent mounts "TAG/basename". Errors name the config field. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -22,6 +22,7 @@
 #include "cgroups/resources.h"
 #include "runtime/mounts.h"
 #include "sandbox-vm/host/vm_host.h"
+#include "sandbox-vm/host/vm_memory.h"
 #include "sandbox-vm/vmm/vmm.h"
 
 #define MIB	       (1024LL * 1024LL)
@@ -33,14 +34,49 @@ struct vmm_config_owned {
 	char initrd[PATH_MAX];
 	char cmdline[VM_CMDLINE_MAX];
 	char *vsock_path, *log_path;
+	char *control_path; /* <state_dir>/VM_CONTROL_NAME: the balloon's control socket */
 	char *share_tag[VMM_MAX_SHARES];
 	char *share_path[VMM_MAX_SHARES];
 	bool share_all_ro[VMM_MAX_SHARES]; /* every bind of this directory is read-only */
+	struct vm_root_disk root_disk;      /* fs NONE: the root is share 0 (VM_ROOT_TAG) */
+	size_t first_bind_share;            /* 1 when share 0 is the root, else 0 */
 };
 
 const struct vmm_config *vm_launch_vmm_config(const struct vm_launch *l)
 {
 	return l->vmm ? &l->vmm->cfg : NULL;
+}
+
+/* vm_net.c's interfaces: one virtio-net each, and their hyrun.net= words put FIRST on the command
+ * line, so that they come before the `--` a user's kernel_cmdline may hold. */
+int vm_launch_add_nets(struct vm_launch *l, const struct vm_net *net, struct hy_error *err)
+{
+	struct vmm_config_owned *o = l->vmm;
+	size_t n = vm_net_count(net);
+	if (!o || n > VMM_MAX_NETS)
+		return hy_error_set(err, EINVAL, "network: %zu interfaces for one VM", n);
+	char words[VM_CMDLINE_MAX] = "";
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct vm_net_guest g;
+		int w = vm_net_guest(net, i, &g);
+		if (w == 0)
+			w = vm_net_format_param(&g, words + len, sizeof(words) - len - 1);
+		if (w < 0)
+			return hy_error_set(err, -w, "network: interface %zu: hyrun.net parameter", i);
+		len += (size_t)w;
+		words[len++] = ' ';
+		words[len] = 0;
+		o->cfg.nets[i] = (struct vmm_net){.tap = vm_net_tap(net, i), .mtu = g.mtu};
+		memcpy(o->cfg.nets[i].mac, g.mac, sizeof(g.mac));
+	}
+	size_t have = strlen(o->cmdline);
+	if (len + have >= sizeof(o->cmdline))
+		return hy_error_set(err, E2BIG, "network: the kernel command line is too long");
+	memmove(o->cmdline + len, o->cmdline, have + 1);
+	memcpy(o->cmdline, words, len);
+	o->cfg.n_nets = n;
+	return 0;
 }
 
 static void owned_free(struct vmm_config_owned *o)
@@ -49,6 +85,7 @@ static void owned_free(struct vmm_config_owned *o)
 		return;
 	free(o->vsock_path);
 	free(o->log_path);
+	free(o->control_path);
 	for (size_t i = 0; i < VMM_MAX_SHARES; i++) {
 		free(o->share_tag[i]);
 		free(o->share_path[i]);
@@ -169,9 +206,17 @@ static int build_cmdline(const struct hy_config *cfg, struct vmm_config_owned *o
 			 struct hy_error *err)
 {
 	const char *user = cfg->vm.kernel_cmdline;
-	int n = snprintf(o->cmdline, sizeof(o->cmdline), "quiet hyrun.oci=1 hyrun.share=%s%s%s%s",
-			 VM_ROOT_TAG, cfg->root_readonly ? " hyrun.share_ro=1" : "",
-			 user && *user ? " " : "", user ? user : "");
+	const struct vm_root_disk *d = &o->root_disk;
+	/* The root disk is always the first one, vda. */
+	int n = d->fs != VM_ROOT_FS_NONE
+		    ? snprintf(o->cmdline, sizeof(o->cmdline),
+			       "quiet hyrun.oci=1 hyrun.root=/dev/vda hyrun.rootfstype=%s%s%s%s",
+			       vm_root_fs_name(d->fs), cfg->root_readonly ? " hyrun.root_ro=1" : "",
+			       user && *user ? " " : "", user ? user : "")
+		    : snprintf(o->cmdline, sizeof(o->cmdline),
+			       "quiet hyrun.oci=1 hyrun.share=%s%s%s%s", VM_ROOT_TAG,
+			       cfg->root_readonly ? " hyrun.share_ro=1" : "",
+			       user && *user ? " " : "", user ? user : "");
 	if (n < 0 || (size_t)n >= sizeof(o->cmdline))
 		return hy_error_set(err, E2BIG,
 				    "annotations.org.hyrun.vm.kernel_cmdline: too long");
@@ -200,6 +245,17 @@ static int state_paths(const char *state_dir, struct vmm_config_owned *o, struct
 	o->cfg.vsock_path = o->vsock_path;
 	o->cfg.serial_path = o->log_path;
 	o->cfg.guest_cid = 3;
+	/* The balloon lets `update --memory` take memory from a running guest (vm_memory.c). */
+	if (asprintf(&o->control_path, "%s/%s", state_dir, VM_CONTROL_NAME) < 0) {
+		o->control_path = NULL;
+		return oom(err);
+	}
+	if (strlen(o->control_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return hy_error_set(err, ENAMETOOLONG,
+				    "%s: too long for a Unix socket (use a shorter --root or id)",
+				    o->control_path);
+	o->cfg.control_socket = o->control_path;
+	o->cfg.balloon = true;
 	return 0;
 }
 
@@ -216,11 +272,26 @@ static int add_share(struct vmm_config_owned *o, const char *tag, const char *pa
 	return 0;
 }
 
+/* The root: the disk of org.hyrun.vm.root_disk as vda (vm_disk.c), else root.path as the 9p
+ * share VM_ROOT_TAG. */
+static int add_root(const struct hy_config *cfg, struct vmm_config_owned *o, struct hy_error *err)
+{
+	const struct vm_root_disk *d = &o->root_disk;
+	if (d->fs == VM_ROOT_FS_NONE) {
+		o->first_bind_share = 1;
+		return add_share(o, VM_ROOT_TAG, cfg->root_path, cfg->root_readonly, err);
+	}
+	/* Added before any other disk: the guest names it vda. */
+	o->cfg.disks[o->cfg.n_disks++] =
+	    (struct vmm_disk){.path = d->path, .readonly = d->readonly, .serial = "hyrun-root"};
+	return 0;
+}
+
 /* The share for a bind-mount source: one per directory. *tag_out points into o. */
 static int share_for_bind(struct vmm_config_owned *o, size_t index, const char *dir, bool ro,
 			  const char **tag_out, struct hy_error *err)
 {
-	for (size_t i = 1; i < o->cfg.n_shares; i++)
+	for (size_t i = o->first_bind_share; i < o->cfg.n_shares; i++)
 		if (!strcmp(o->share_path[i], dir)) {
 			o->share_all_ro[i] = o->share_all_ro[i] && ro;
 			o->cfg.shares[i].readonly = o->share_all_ro[i];
@@ -232,9 +303,9 @@ static int share_for_bind(struct vmm_config_owned *o, size_t index, const char *
 		    err, E2BIG,
 		    "mounts[%zu]: more than %d distinct bind-mount source directories "
 		    "(a VM shares at most %d directories, the root included)",
-		    index, VMM_MAX_SHARES - 1, VMM_MAX_SHARES);
+		    index, VMM_MAX_SHARES - (int)o->first_bind_share, VMM_MAX_SHARES);
 	char tag[16];
-	snprintf(tag, sizeof(tag), "hyrun%zu", o->cfg.n_shares - 1);
+	snprintf(tag, sizeof(tag), "hyrun%zu", o->cfg.n_shares - o->first_bind_share);
 	int rc = add_share(o, tag, dir, ro, err);
 	if (rc == 0)
 		*tag_out = o->share_tag[o->cfg.n_shares - 1];
@@ -395,9 +466,10 @@ int vm_launch_prepare(const struct hy_config *cfg, const char *state_dir, struct
 	int rc;
 	if ((rc = size_vcpus(cfg, &o->cfg.vcpus, err)) < 0 ||
 	    (rc = size_memory(cfg, &o->cfg.memory_mib, err)) < 0 ||
-	    (rc = find_kernel(cfg, o, err)) < 0 || (rc = build_cmdline(cfg, o, err)) < 0 ||
-	    (rc = state_paths(state_dir, o, err)) < 0 ||
-	    (rc = add_share(o, VM_ROOT_TAG, cfg->root_path, cfg->root_readonly, err)) < 0 ||
+	    (rc = find_kernel(cfg, o, err)) < 0 ||
+	    (rc = vm_root_disk_resolve(cfg, &o->root_disk, err)) < 0 ||
+	    (rc = build_cmdline(cfg, o, err)) < 0 || (rc = state_paths(state_dir, o, err)) < 0 ||
+	    (rc = add_root(cfg, o, err)) < 0 ||
 	    (rc = vm_process_spec(cfg, cfg->process, &out->spec, err)) < 0 ||
 	    (rc = add_mounts(cfg, o, &out->spec, err)) < 0 ||
 	    (rc = add_container_parts(cfg, &out->spec, err)) < 0) {

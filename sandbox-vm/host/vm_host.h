@@ -7,7 +7,9 @@
  * Files: vm_init.c (the init: VMM + agent conversation), vm_container.c (hy_config -> vmm_config,
  * 9p shares, container parts of the CREATE spec), vm_process.c (hy_process -> agent_process),
  * agent_client.c (connect, request, relay), vm_exec.c (exec / ps through the agent),
- * vm_assets.c (guest kernel and initramfs lookup). */
+ * vm_assets.c (guest kernel and initramfs lookup), vm_net.c (the netns's interfaces handed to
+ * the guest through taps and bridges), vm_disk.c (a disk-image root), vm_memory.c (update of
+ * memory through the balloon; its own header). */
 #ifndef HYRUN_VM_HOST_H
 #define HYRUN_VM_HOST_H
 
@@ -117,5 +119,66 @@ int vm_exec(const struct vm_exec_opts *o, int *exit_status, struct hy_error *err
 
 /* ps for a VM container: the guest's process table as text ("PID PPID UID CMD" lines). */
 int vm_ps(const char *state_dir, char **text, struct hy_error *err);
+
+/* ---- vm_disk.c ---- */
+/* The container root on the first virtio-blk disk (vda) instead of the 9p share: the annotation
+ * org.hyrun.vm.root_disk names an ext4 or erofs image (relative = to the bundle directory, and
+ * it may not leave it). The type comes from the image's superblock; erofs is always attached
+ * read-only (a writable root gets a tmpfs overlay in the guest), ext4 read-only when
+ * root.readonly. */
+enum vm_root_fs { VM_ROOT_FS_NONE = 0, VM_ROOT_FS_EXT4, VM_ROOT_FS_EROFS };
+struct vm_root_disk {
+	enum vm_root_fs fs; /* NONE: no annotation, the root is the 9p share */
+	bool readonly;      /* attach the disk read-only */
+	char path[4096];    /* PATH_MAX */
+};
+/* The filesystem of an image from its first bytes (at least 2048 for a match). */
+enum vm_root_fs vm_root_fs_detect(const unsigned char *buf, size_t len);
+const char *vm_root_fs_name(enum vm_root_fs fs);
+/* Resolves and checks cfg's root disk (missing, a directory, unknown format, ".." out of the
+ * bundle, not writable: errors name annotations.org.hyrun.vm.root_disk and the file). Without
+ * the annotation: 0 and out->fs == VM_ROOT_FS_NONE. */
+int vm_root_disk_resolve(const struct hy_config *cfg, struct vm_root_disk *out,
+			 struct hy_error *err);
+
+/* ---- vm_net.c ---- */
+/* The network of the container's network namespace, handed to the guest (as Kata does): for
+ * each interface that is up, not loopback and has IPv4 addresses, a tap (hyrun-tapN) and a
+ * bridge (hyrun-brN) holding the interface and the tap; the interface's IPv4 addresses move to
+ * the guest with its ORIGINAL MAC, its MTU and the default route's gateway, and the interface
+ * gets a new locally administered MAC. */
+#define VM_NET_MAX	 4 /* interfaces per VM (<= VMM_MAX_NETS) */
+#define VM_NET_MAX_ADDRS 8 /* IPv4 addresses per interface */
+struct vm_net;
+/* What the guest applies to one interface (addresses in network byte order). */
+struct vm_net_guest {
+	uint8_t mac[6];
+	uint32_t addr[VM_NET_MAX_ADDRS];
+	uint8_t prefix[VM_NET_MAX_ADDRS];
+	size_t n_addrs;
+	uint32_t gateway;
+	bool has_gateway;
+	unsigned mtu; /* 0 = the guest's default */
+};
+/* In the init, in the container's netns, before the VMM starts. *net is NULL when there is
+ * nothing to hand over (only lo: no virtio-net at all). On failure nothing is left changed;
+ * errors name the interface and the step ("network: eth0: bridge hyrun-br0: create: ..."). */
+int vm_net_setup(struct vm_net **net, struct hy_error *err);
+/* After the VM (or when create fails): removes tap and bridge and gives the interface back its
+ * MAC, addresses and routes (NULL: nothing to do). Tries every step; err = the first failure.
+ * A VMM still attached to the tap only sees it vanish. */
+int vm_net_teardown(struct vm_net *net, struct hy_error *err);
+/* Frees net once no VMM uses its tap names any more. */
+void vm_net_free(struct vm_net *net);
+size_t vm_net_count(const struct vm_net *net);
+const char *vm_net_tap(const struct vm_net *net, size_t i);
+int vm_net_guest(const struct vm_net *net, size_t i, struct vm_net_guest *g);
+/* The guest's kernel parameter for one interface:
+ *   hyrun.net=<mac>,<addr>/<prefix>[,<addr>/<prefix>...][,gw=<ip>][,mtu=<n>]
+ * (parsed by sandbox-vm/guest/agent/net.c). Length written, or -EINVAL / -E2BIG. */
+int vm_net_format_param(const struct vm_net_guest *g, char *buf, size_t size);
+/* vm_container.c: the VMM's virtio-net devices (taps, guest MACs, MTUs) and the hyrun.net=
+ * parameters for a prepared launch (l keeps pointers into net: net must outlive the VM). */
+int vm_launch_add_nets(struct vm_launch *l, const struct vm_net *net, struct hy_error *err);
 
 #endif

@@ -205,6 +205,15 @@ int vm_init_run(const struct hy_config *cfg, const char *state_dir, int start_fi
 	bool started = false;
 	if ((rc = vm_launch_prepare(cfg, state_dir, &launch, err)) < 0)
 		return rc;
+	/* The netns's interfaces go to the guest (vm_net.c); they come back when we return. */
+	struct vm_net *net = NULL;
+	if ((rc = vm_net_setup(&net, err)) < 0 || (rc = vm_launch_add_nets(&launch, net, err)) < 0) {
+		struct hy_error ignored = {0};
+		vm_net_teardown(net, &ignored);
+		vm_net_free(net);
+		vm_launch_free(&launch);
+		return rc;
+	}
 	const struct vmm_config *vc = vm_launch_vmm_config(&launch);
 	unlink(vc->vsock_path); /* a stale socket would make the VMM's bind fail */
 
@@ -254,8 +263,13 @@ out:
 		close(sig_fd);
 	/* A VMM still running uses the launch's strings until the caller ends the process (and the
 	 * VM with it): only a finished one lets them go. */
-	if (!started || atomic_load(&t.done))
+	struct hy_error net_err = {0};
+	if (vm_net_teardown(net, &net_err) < 0)
+		dprintf(STDERR_FILENO, "hyrun: %s\n", net_err.msg);
+	if (!started || atomic_load(&t.done)) {
 		vm_launch_free(&launch);
+		vm_net_free(net);
+	}
 	return rc;
 }
 

@@ -14,10 +14,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "sandbox-vm/vmm/devices/balloon.h"
 #include "sandbox-vm/vmm/event_loop.h"
 #include "sandbox-vm/vmm/vm.h"
 
 #define CONTROL_TIMEOUT_MS 5000
+#define BALLOON_PAGES_PER_MIB ((1024u * 1024u) / BALLOON_PAGE_SIZE)
 
 struct control {
 	struct vm *vm;
@@ -63,6 +65,67 @@ static void reply(int fd, const char *msg)
 	}
 }
 
+static const char *const balloon_stat_names[BALLOON_S_NR] = {
+	"swap_in", "swap_out", "major_faults", "minor_faults", "free_memory",
+	"total_memory", "available_memory", "disk_caches", "hugetlb_allocations",
+	"hugetlb_failures",
+};
+
+/* "balloon-info": one line of key=value pairs; sizes in MiB, guest statistics as the guest sent
+ * them (bytes for the memory ones, counts for the others). */
+static void balloon_info_reply(struct vm *vm, int fd)
+{
+	struct balloon_info bi;
+	virtio_balloon_info(vm->balloon, &bi);
+	char msg[CONTROL_ANSWER_MAX];
+	int n = snprintf(msg, sizeof(msg),
+			 "ok memory_mib=%llu target_mib=%u actual_mib=%u target_pages=%u "
+			 "actual_pages=%u released_pages=%llu rejected_pfns=%llu",
+			 (unsigned long long)vm->cfg->memory_mib, bi.target_pages / BALLOON_PAGES_PER_MIB,
+			 bi.actual_pages / BALLOON_PAGES_PER_MIB, bi.target_pages, bi.actual_pages,
+			 (unsigned long long)bi.released_pages, (unsigned long long)bi.rejected_pfns);
+	for (int i = 0; i < BALLOON_S_NR && n > 0 && (size_t)n < sizeof(msg); i++)
+		if (bi.stat_valid[i])
+			n += snprintf(msg + n, sizeof(msg) - (size_t)n, " %s=%llu",
+				      balloon_stat_names[i], (unsigned long long)bi.stats[i]);
+	if (n < 0 || (size_t)n >= sizeof(msg) - 1)
+		n = (int)sizeof(msg) - 2;
+	msg[n] = '\n';
+	msg[n + 1] = 0;
+	reply(fd, msg);
+}
+
+/* "balloon MIB": MIB of guest memory to take away (0 gives everything back). */
+static void balloon_request(struct vm *vm, int fd, const char *line)
+{
+	if (!vm->balloon) {
+		reply(fd, "error: this VM has no balloon device\n");
+		return;
+	}
+	if (!strcmp(line, "balloon-info")) {
+		balloon_info_reply(vm, fd);
+		return;
+	}
+	const char *arg = line + 8;
+	char *end;
+	errno = 0;
+	unsigned long long mib = strtoull(arg, &end, 10);
+	if (errno || end == arg || *end || *arg < '0' || *arg > '9' ||
+	    mib > UINT32_MAX / BALLOON_PAGES_PER_MIB) {
+		reply(fd, "error: balloon: expected a size in MiB\n");
+		return;
+	}
+	struct hy_error err = {0};
+	if (virtio_balloon_set_target(vm->balloon, (uint32_t)(mib * BALLOON_PAGES_PER_MIB), &err) <
+	    0) {
+		char msg[HY_ERROR_MSG_MAX + 16];
+		snprintf(msg, sizeof(msg), "error: %s\n", err.msg);
+		reply(fd, msg);
+		return;
+	}
+	reply(fd, "ok\n");
+}
+
 static void handle_request(struct control *c, int fd)
 {
 	char buf[64];
@@ -93,8 +156,11 @@ static void handle_request(struct control *c, int fd)
 	} else if (!strcmp(buf, "resume")) {
 		vm_resume(c->vm);
 		reply(fd, "ok\n");
+	} else if (!strncmp(buf, "balloon ", 8) || !strcmp(buf, "balloon-info")) {
+		balloon_request(c->vm, fd, buf);
 	} else {
-		reply(fd, "error: unknown request (expected pause or resume)\n");
+		reply(fd, "error: unknown request (expected pause, resume, balloon MIB or "
+			  "balloon-info)\n");
 	}
 }
 
@@ -159,8 +225,11 @@ void control_stop(struct vm *vm)
 	vm->control = NULL;
 }
 
-int vmm_control_request(const char *socket_path, const char *request, struct hy_error *err)
+int vmm_control_query(const char *socket_path, const char *request, char *answer, size_t size,
+		      struct hy_error *err)
 {
+	if (size)
+		answer[0] = 0;
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(socket_path) >= sizeof(sa.sun_path))
 		return hy_error_set(err, ENAMETOOLONG, "control socket path %s is too long", socket_path);
@@ -177,7 +246,7 @@ int vmm_control_request(const char *socket_path, const char *request, struct hy_
 	char line[64];
 	snprintf(line, sizeof(line), "%s\n", request);
 	reply(fd, line);
-	char buf[512];
+	char buf[CONTROL_ANSWER_MAX];
 	size_t len = 0;
 	while (len < sizeof(buf) - 1) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -195,10 +264,19 @@ int vmm_control_request(const char *socket_path, const char *request, struct hy_
 	}
 	buf[len] = 0;
 	buf[strcspn(buf, "\r\n")] = 0;
-	if (strcmp(buf, "ok"))
+	if (!strcmp(buf, "ok") || !strncmp(buf, "ok ", 3)) {
+		if (size)
+			snprintf(answer, size, "%s", buf[2] ? buf + 3 : "");
+	} else {
 		rc = hy_error_set(err, EIO, "control socket %s: %s: %s", socket_path, request,
 				  !strncmp(buf, "error: ", 7) ? buf + 7 : (len ? buf : "no answer"));
+	}
 out:
 	close(fd);
 	return rc;
+}
+
+int vmm_control_request(const char *socket_path, const char *request, struct hy_error *err)
+{
+	return vmm_control_query(socket_path, request, NULL, 0, err);
 }

@@ -93,6 +93,9 @@ void event_loop_del(struct event_loop *loop, int fd);
 
 /* Marks the device broken (DEVICE_NEEDS_RESET + config interrupt) after a malformed request. */
 void virtio_dev_set_broken(struct virtio_dev *dev, const char *why);
+/* The device changed its config space (e.g. the balloon target): config-change interrupt once the
+ * driver is running. No-op without a transport (unit tests). */
+void virtio_dev_config_changed(struct virtio_dev *dev);
 
 /* Device constructors (devices/<name>.c). Each fills *out; the VMM then registers it on the bus. */
 struct virtio_blk_params { const char *path; bool readonly; const char *serial; };

@@ -125,6 +125,13 @@ void virtio_dev_set_broken(struct virtio_dev *dev, const char *why)
 	}
 }
 
+void virtio_dev_config_changed(struct virtio_dev *dev)
+{
+	struct virtio_mmio *t = dev->transport;
+	if (t && (__atomic_load_n(&t->status, __ATOMIC_SEQ_CST) & STATUS_DRIVER_OK))
+		raise_irq(t, INT_CONFIG_CHANGE);
+}
+
 static struct virtq *selected_queue(struct virtio_mmio *t)
 {
 	return t->queue_sel < t->n_queues ? &t->vqs[t->queue_sel] : NULL;

@@ -29,6 +29,7 @@ struct vcpu;
 struct serial;
 struct event_loop;
 struct virtio_mmio;
+struct virtio_dev;
 struct control;
 
 enum vm_stop_reason {
@@ -51,6 +52,7 @@ struct vm {
 	struct vcpu *vcpus[VM_MAX_VCPUS];
 	unsigned n_vcpus;
 	struct control *control;
+	struct virtio_dev *balloon; /* cfg->balloon: owned by its transport; the control socket sets it */
 
 	/* Run state, guarded by lock. */
 	pthread_mutex_t lock;

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "sandbox-vm/vmm/control.h"
+#include "sandbox-vm/vmm/devices/balloon.h"
+#include "sandbox-vm/vmm/devices/net.h"
 #include "sandbox-vm/vmm/event_loop.h"
 #include "sandbox-vm/vmm/vcpu.h"
 #include "sandbox-vm/vmm/virtio_mmio.h"
@@ -30,6 +32,7 @@
 #pragma weak virtio_rng_create
 #pragma weak virtio_vsock_create
 #pragma weak virtio_9p_create
+#pragma weak virtio_net_create
 
 void vm_request_stop(struct vm *vm, enum vm_stop_reason why, int exit_code, const char *msg)
 {
@@ -159,6 +162,17 @@ static int create_devices(struct vm *vm, char *cmdline, struct hy_error *err)
 		if ((rc = add_virtio(vm, dev, cmdline, err)) < 0)
 			return rc;
 	}
+	for (size_t i = 0; i < cfg->n_nets && i < VMM_MAX_NETS; i++) {
+		if ((rc = MISSING(virtio_net_create, "virtio-net")) < 0)
+			return rc;
+		const struct vmm_net *nc = &cfg->nets[i];
+		struct virtio_net_params p = {.tap = nc->tap, .mtu = nc->mtu, .debug = cfg->debug};
+		memcpy(p.mac, nc->mac, sizeof(p.mac));
+		if ((rc = virtio_net_create(&p, &dev, err)) < 0)
+			return hy_error_prefix(err, "--net %s", nc->tap ? nc->tap : "");
+		if ((rc = add_virtio(vm, dev, cmdline, err)) < 0)
+			return rc;
+	}
 	for (size_t i = 0; i < cfg->n_shares && i < VMM_MAX_SHARES; i++) {
 		if ((rc = MISSING(virtio_9p_create, "virtio-9p")) < 0)
 			return rc;
@@ -176,6 +190,13 @@ static int create_devices(struct vm *vm, char *cmdline, struct hy_error *err)
 			return hy_error_prefix(err, "--vsock %s", cfg->vsock_path);
 		if ((rc = add_virtio(vm, dev, cmdline, err)) < 0)
 			return rc;
+	}
+	if (cfg->balloon) {
+		if ((rc = virtio_balloon_create(&vm->mem, &dev, err)) < 0)
+			return rc;
+		if ((rc = add_virtio(vm, dev, cmdline, err)) < 0)
+			return rc;
+		vm->balloon = dev; /* for the control socket's "balloon" requests */
 	}
 	/* The guest's entropy source, when built: saves the guest waiting for the CRNG at boot. */
 	if (virtio_rng_create && virtio_rng_create(&dev, err) == 0) {

@@ -20,8 +20,9 @@
  * environment (the kernel treats them as module parameters), so they are parsed from /proc. */
 struct agent_options {
 	char share_tag[64]; /* hyrun.share=TAG: 9p root */
-	char disk[64];      /* hyrun.disk=/dev/vda: ext4 root */
-	bool disk_ro;       /* hyrun.disk_ro=1 */
+	char disk[64];      /* hyrun.disk=/dev/vda or hyrun.root=/dev/vda: a block device root */
+	char rootfstype[16]; /* hyrun.rootfstype=ext4|erofs of that device ("" = ext4) */
+	bool disk_ro;       /* hyrun.disk_ro=1 or hyrun.root_ro=1 */
 	bool share_ro;      /* hyrun.share_ro=1: the 9p root read-only */
 	bool debug;         /* hyrun.debug=1: log each step */
 	bool oci;           /* hyrun.oci=1: OCI mode (vsock protocol) */
@@ -39,6 +40,10 @@ int agent_read_cmdline(struct agent_options *opts);
 /* mounts.c */
 int agent_mount_basic(void);
 int agent_enter_root(const struct agent_options *opts);
+/* Mounts the block device root (opts->disk, type opts->rootfstype) on target. A writable erofs
+ * root (no disk_ro) becomes an overlay: erofs as the lower layer, the upper on a tmpfs in guest
+ * RAM, so writes work and are gone when the VM ends. 0 or -errno (logged). */
+int agent_mount_disk_root(const struct agent_options *opts, const char *target);
 
 /* console.c: stdio on /dev/hvc0 (virtio-console) when present, else /dev/console. Returns true when
  * hvc0 was chosen (the kernel log console is then a different device). */
@@ -91,5 +96,28 @@ int agent_spawn_start(struct agent_child *c);
 
 /* ps.c: the guest's processes but the agent's own, as PS_LIST text (malloc'd). */
 char *agent_ps_list(size_t *len);
+
+/* ---- net.c: the interfaces the host handed over (hyrun.net=, see net.c) ---- */
+#include <stdint.h>
+#define AGENT_NET_MAX	    4 /* = VM_NET_MAX in sandbox-vm/host/vm_host.h */
+#define AGENT_NET_MAX_ADDRS 8 /* = VM_NET_MAX_ADDRS */
+#define AGENT_NET_PARAM_MAX 256
+struct agent_net_if {
+	unsigned char mac[6];
+	uint32_t addr[AGENT_NET_MAX_ADDRS]; /* network byte order */
+	uint8_t prefix[AGENT_NET_MAX_ADDRS];
+	size_t n_addrs;
+	uint32_t gateway;
+	bool has_gateway;
+	unsigned mtu; /* 0 = leave it */
+};
+/* One value (after "hyrun.net="). 0, or -EINVAL with the reason in why. */
+int agent_net_parse(const char *value, struct agent_net_if *out, char *why, size_t why_size);
+/* Every hyrun.net= word before `--` (at most AGENT_NET_MAX, distinct MACs). */
+int agent_net_parse_cmdline(const char *cmdline, struct agent_net_if ifs[AGENT_NET_MAX],
+			    size_t *n, char *why, size_t why_size);
+/* Applies /proc/cmdline's hyrun.net= words and brings lo up, before any container process.
+ * 0 or -errno (logged). */
+int agent_net_setup(void);
 
 #endif

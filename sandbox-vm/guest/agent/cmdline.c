@@ -22,6 +22,17 @@ static bool is_true(const char *val)
 	return strcmp(val, "1") == 0 || strcmp(val, "yes") == 0 || strcmp(val, "on") == 0;
 }
 
+/* Only the filesystems the guest kernel has for a root image (configs/guest-kernel.config). */
+static int set_rootfstype(struct agent_options *opts, const char *val)
+{
+	if (strcmp(val, "ext4") != 0 && strcmp(val, "erofs") != 0) {
+		agent_log("hyrun.rootfstype=%s: expected ext4 or erofs", val);
+		return -EINVAL;
+	}
+	strcpy(opts->rootfstype, val);
+	return 0;
+}
+
 /* Parses the words before `--`; unknown hyrun.* keys are reported (a typo must not be silent). */
 int agent_parse_cmdline(const char *cmdline, struct agent_options *opts)
 {
@@ -44,9 +55,11 @@ int agent_parse_cmdline(const char *cmdline, struct agent_options *opts)
 			*eq = '\0';
 		if (strcmp(word, "hyrun.share") == 0)
 			rc = set_value(opts->share_tag, sizeof(opts->share_tag), word, val);
-		else if (strcmp(word, "hyrun.disk") == 0)
+		else if (strcmp(word, "hyrun.disk") == 0 || strcmp(word, "hyrun.root") == 0)
 			rc = set_value(opts->disk, sizeof(opts->disk), word, val);
-		else if (strcmp(word, "hyrun.disk_ro") == 0)
+		else if (strcmp(word, "hyrun.rootfstype") == 0)
+			rc = set_rootfstype(opts, val);
+		else if (strcmp(word, "hyrun.disk_ro") == 0 || strcmp(word, "hyrun.root_ro") == 0)
 			opts->disk_ro = is_true(val);
 		else if (strcmp(word, "hyrun.share_ro") == 0)
 			opts->share_ro = is_true(val);
@@ -54,6 +67,8 @@ int agent_parse_cmdline(const char *cmdline, struct agent_options *opts)
 			opts->oci = is_true(val);
 		else if (strcmp(word, "hyrun.debug") == 0)
 			opts->debug = is_true(val);
+		else if (strcmp(word, "hyrun.net") == 0)
+			; /* interfaces: net.c reads these itself */
 		else
 			agent_log("ignoring unknown option %s", word);
 		if (rc < 0)

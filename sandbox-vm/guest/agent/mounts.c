@@ -58,6 +58,37 @@ static bool is_dir(const char *path)
 }
 
 #define NEW_ROOT "/mnt/root"
+/* A writable erofs root: the image (lower) and a tmpfs holding the overlay's upper and work
+ * directories, in the initramfs, out of the container's sight. */
+#define DISK_LOWER "/mnt/.root-lower"
+#define DISK_RW	   "/mnt/.root-rw"
+
+int agent_mount_disk_root(const struct agent_options *opts, const char *target)
+{
+	const char *fstype = opts->rootfstype[0] ? opts->rootfstype : "ext4";
+	bool erofs = strcmp(fstype, "erofs") == 0;
+	if (!erofs || opts->disk_ro)
+		return mount_one(opts->disk, target, fstype, erofs || opts->disk_ro ? MS_RDONLY : 0,
+				 NULL);
+	int rc;
+	if (mkdir("/mnt", 0755) < 0 && errno != EEXIST) {
+		rc = -errno;
+		agent_log("mkdir /mnt: %s", strerror(-rc));
+		return rc;
+	}
+	if ((rc = mount_one(opts->disk, DISK_LOWER, "erofs", MS_RDONLY, NULL)) < 0 ||
+	    (rc = mount_one("tmpfs", DISK_RW, "tmpfs", 0, "mode=0755")) < 0)
+		return rc;
+	if ((mkdir(DISK_RW "/upper", 0755) < 0 && errno != EEXIST) ||
+	    (mkdir(DISK_RW "/work", 0755) < 0 && errno != EEXIST)) {
+		rc = -errno;
+		agent_log("mkdir " DISK_RW "/upper, /work: %s", strerror(-rc));
+		return rc;
+	}
+	return mount_one("overlay", target, "overlay", 0,
+			 "lowerdir=" DISK_LOWER ",upperdir=" DISK_RW "/upper,workdir=" DISK_RW
+			 "/work");
+}
 
 /* Mounts the requested root at /mnt/root, moves /proc, /sys, /dev and /tmp into it (where it has
  * those directories) and makes it the root: MS_MOVE onto / then chroot, the switch_root way (the
@@ -76,7 +107,7 @@ int agent_enter_root(const struct agent_options *opts)
 		rc = mount_one(opts->share_tag, NEW_ROOT, "9p", 0,
 			       "trans=virtio,version=9p2000.L,msize=262144");
 	else
-		rc = mount_one(opts->disk, NEW_ROOT, "ext4", opts->disk_ro ? MS_RDONLY : 0, NULL);
+		rc = agent_mount_disk_root(opts, NEW_ROOT);
 	if (rc < 0)
 		return rc;
 

@@ -58,10 +58,8 @@ int agent_mount_oci_root(const struct agent_options *opts)
 		if (symlink(AGENT_ROOT, link) < 0 && errno != EEXIST)
 			agent_log("symlink %s: %s", link, strerror(errno));
 	} else if (opts->disk[0]) {
-		if (mount(opts->disk, AGENT_ROOT, "ext4", opts->disk_ro ? MS_RDONLY : 0, NULL) < 0) {
-			agent_log("mount ext4 %s on " AGENT_ROOT ": %s", opts->disk, strerror(errno));
-			return -errno;
-		}
+		if ((rc = agent_mount_disk_root(opts, AGENT_ROOT)) < 0)
+			return rc; /* logged */
 	} else {
 		agent_log("hyrun.oci needs a root: hyrun.share=TAG or hyrun.disk=DEV");
 		return -EINVAL;
@@ -111,7 +109,8 @@ void agent_oci_main(const struct agent_options *opts, bool on_hvc)
 	int lfd, sfd;
 
 	signal(SIGPIPE, SIG_IGN); /* a peer that went away is an error return, not our death */
-	if (agent_mount_oci_root(opts) < 0 || (lfd = listen_vsock()) < 0) {
+	if (agent_mount_oci_root(opts) < 0 || agent_net_setup() < 0 ||
+	    (lfd = listen_vsock()) < 0) {
 		agent_announce(on_hvc, "exit 125");
 		agent_drain_console();
 		agent_power_off(125);

@@ -16,6 +16,10 @@ void agent_power_off(int code)
 	 * (the VM is reset, never unmounted). Everything else is dead by now (agent_run). */
 	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0 && errno != EINVAL)
 		agent_debug("remount / read-only: %s", strerror(errno));
+	/* The same for an OCI container's disk root (hyrun.root=), which is not the agent's /. */
+	if (mount(NULL, AGENT_ROOT, NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0 && errno != EINVAL &&
+	    errno != ENOENT)
+		agent_debug("remount " AGENT_ROOT " read-only: %s", strerror(errno));
 	sync();
 	if (ioperm(AGENT_EXIT_PORT, 1, 1) == 0)
 		outb((unsigned char)code, AGENT_EXIT_PORT);
