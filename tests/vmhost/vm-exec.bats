@@ -3,8 +3,9 @@
 # setup_file: every guest boot costs seconds of nested virtualization) serves every test:
 # exec runs inside the guest (its kernel, not the host's), attached and detached, with a
 # terminal through --console-socket or the caller's own tty, with --env/--cwd/--user, and
-# returns the guest process's exit code; ps lists the guest's processes; update refuses a
-# memory change (no balloon device) and applies the cgroup limits around the VMM.
+# returns the guest process's exit code; ps lists the guest's processes; update refuses memory
+# above the boot size (the balloon cases: vm-balloon.bats) and applies the cgroup limits around
+# the VMM.
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
@@ -149,10 +150,10 @@ wait_socket() {
 	assert_output --partial 'not supported for a VM container'
 }
 
-@test "vm update: memory needs a balloon device; pids goes to the VMM's cgroup" {
+@test "vm update: memory cannot grow above the boot size; pids goes to the VMM's cgroup" {
 	run hy update --memory 512m "$ID"
 	assert_failure
-	assert_output --partial 'linux.resources.memory: VM containers cannot change memory without a balloon device'
+	assert_output --partial 'memory limit 512 MiB: the guest booted with 256 MiB and cannot grow above it'
 	run hy update --pids-limit 200 "$ID"
 	assert_success
 }
