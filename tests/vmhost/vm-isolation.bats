@@ -421,6 +421,9 @@ proc_gone() {
 	[ -n "$output" ] || fail "no cgroup $cg while the container runs"
 	local pid
 	pid=$(pid_of "$ID")
+	# Seen once in a long test-host run: the VMM gone before the kill. Keep what it said.
+	[ "$pid" != 0 ] || fail "the VMM ended by itself; run -d: $(cat "$log"); vm.log: $(tail -20 \
+		"$HYRUN_ROOT/$ID/vm.log" 2>&1); dmesg: $(dmesg | tail -20)"
 	grep -q hyrun "/proc/$pid/cmdline" || fail "state.pid $pid is not hyrun's VMM: $(tr '\0' ' ' <"/proc/$pid/cmdline")"
 
 	kill -9 "$pid"
