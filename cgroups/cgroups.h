@@ -51,9 +51,10 @@ struct cgroup_join {
 };
 int cgroup_join_prepare(struct hy_cgroup *cg, int min_fd, struct cgroup_join *j,
 			struct hy_error *err);
-/* clone3 failed with CLONE_INTO_CGROUP (old kernel, no permission): the unified hierarchy is
- * joined the slow way, by the parent (cgroup_join_unified_pid); the fd is dropped. */
-void cgroup_join_no_clone_into(struct cgroup_join *j);
+/* clone3 (flags, SIGCHLD) of a child born in j's cgroup2 leaf. When the kernel refuses
+ * CLONE_INTO_CGROUP (before 5.7, no permission) the child is cloned where we are and
+ * *unified_by_parent says the parent must move it: cgroup_join_unified_pid. Returns clone3's. */
+long cgroup_join_clone(unsigned long long flags, struct cgroup_join *j, bool *unified_by_parent);
 int cgroup_join_unified_pid(struct hy_cgroup *cg, pid_t pid, struct hy_error *err);
 /* In the new process, once the limits are written; closes the fds. */
 int cgroup_join_self(struct cgroup_join *j, struct hy_error *err);

@@ -3,8 +3,11 @@
  * (pid 0) through a v1 "tasks" file, and CLONE_INTO_CGROUP only takes its read side. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cgroups/cgroup_internal.h"
@@ -61,11 +64,34 @@ int cgroup_join_prepare(struct hy_cgroup *cg, int min_fd, struct cgroup_join *j,
 	return 0;
 }
 
-void cgroup_join_no_clone_into(struct cgroup_join *j)
+static void drop_unified_fd(struct cgroup_join *j)
 {
 	if (j->unified_fd >= 0)
 		close(j->unified_fd);
 	j->unified_fd = -1;
+}
+
+static long clone3_into(unsigned long long flags, int cgroup_fd)
+{
+	struct clone_args ca = {.flags = flags, .exit_signal = SIGCHLD};
+	if (cgroup_fd >= 0) {
+		ca.flags |= CLONE_INTO_CGROUP;
+		ca.cgroup = (unsigned long long)cgroup_fd;
+	}
+	return syscall(SYS_clone3, &ca, sizeof(ca));
+}
+
+long cgroup_join_clone(unsigned long long flags, struct cgroup_join *j, bool *unified_by_parent)
+{
+	*unified_by_parent = false;
+	long pid = clone3_into(flags, j->unified_fd);
+	if (pid < 0 && j->unified_fd >= 0 && errno != ENOMEM && errno != EAGAIN) {
+		/* Kernel before 5.7, or not allowed: the parent moves the child instead. */
+		drop_unified_fd(j);
+		*unified_by_parent = true;
+		pid = clone3_into(flags, -1);
+	}
+	return pid;
 }
 
 int cgroup_join_unified_pid(struct hy_cgroup *cg, pid_t pid, struct hy_error *err)
@@ -99,5 +125,5 @@ void cgroup_join_close(struct cgroup_join *j)
 		if (j->tasks_fd[i] >= 0)
 			close(j->tasks_fd[i]);
 	j->n = 0;
-	cgroup_join_no_clone_into(j);
+	drop_unified_fd(j);
 }

@@ -2,7 +2,6 @@
  * the set-up protocol (linux_child.h). The init is left blocked on exec.fifo. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,7 +9,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -286,17 +284,6 @@ static void close_idmaps(int *fds, size_t n)
 	free(fds);
 }
 
-/* clone3 of the init, born in the cgroup2 leaf when join has one. */
-static long clone_into_cgroup(unsigned long long flags, const struct cgroup_join *join)
-{
-	struct clone_args ca = {.flags = flags, .exit_signal = SIGCHLD};
-	if (join->unified_fd >= 0) {
-		ca.flags |= CLONE_INTO_CGROUP;
-		ca.cgroup = (unsigned long long)join->unified_fd;
-	}
-	return syscall(SYS_clone3, &ca, sizeof(ca));
-}
-
 static int spawn_init(const struct hy_runtime *rt, const struct hy_create_opts *opts,
 		      bool keep_master, bool for_run, struct hy_created *c, struct hy_error *err)
 {
@@ -361,13 +348,8 @@ static int spawn_init(const struct hy_runtime *rt, const struct hy_create_opts *
 			goto out;
 		lc.cg_join = &join;
 	}
-	long pid = clone_into_cgroup((unsigned long long)clone_flags, &join);
-	if (pid < 0 && join.unified_fd >= 0 && errno != ENOMEM && errno != EAGAIN) {
-		/* Kernel before 5.7, or not allowed: the parent moves the child instead. */
-		cgroup_join_no_clone_into(&join);
-		c->join_unified_by_parent = true;
-		pid = clone_into_cgroup((unsigned long long)clone_flags, &join);
-	}
+	long pid = cgroup_join_clone((unsigned long long)clone_flags, &join,
+				     &c->join_unified_by_parent);
 	if (pid < 0) {
 		rc = hy_error_errno(err, errno, "clone3 of the container init");
 		goto out;

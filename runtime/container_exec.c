@@ -4,7 +4,6 @@
  * A VM container's exec runs inside the guest instead (vm_exec: through the guest agent). */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,7 +11,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -171,17 +169,6 @@ static int exec_parent_sync(const struct hy_exec_opts *opts, const struct hy_sta
 	}
 }
 
-/* The exec'd process is born in the cgroup2 leaf when join has one (cgroups.h). */
-static long clone_into(const struct cgroup_join *join)
-{
-	struct clone_args ca = {.exit_signal = SIGCHLD};
-	if (join->unified_fd >= 0) {
-		ca.flags = CLONE_INTO_CGROUP;
-		ca.cgroup = (unsigned long long)join->unified_fd;
-	}
-	return syscall(SYS_clone3, &ca, sizeof(ca));
-}
-
 static int spawn(const struct hy_runtime *rt, const struct hy_exec_opts *opts,
 		 const struct hy_state *st, struct exec_child *x, pid_t *child, int *master,
 		 struct hy_error *err)
@@ -218,13 +205,8 @@ static int spawn(const struct hy_runtime *rt, const struct hy_exec_opts *opts,
 			goto out;
 		x->join = &join;
 	}
-	bool unified_by_parent = false;
-	long pid = clone_into(&join);
-	if (pid < 0 && join.unified_fd >= 0 && errno != ENOMEM && errno != EAGAIN) {
-		cgroup_join_no_clone_into(&join); /* kernel before 5.7, or not allowed */
-		unified_by_parent = true;
-		pid = clone_into(&join);
-	}
+	bool unified_by_parent;
+	long pid = cgroup_join_clone(0, &join, &unified_by_parent);
 	if (pid < 0) {
 		rc = hy_error_errno(err, errno, "clone3");
 		goto out;
